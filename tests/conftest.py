@@ -1,0 +1,65 @@
+"""Shared fixtures. chDB opens one data directory per process, so the whole test session uses
+one: a fresh ``BIVOICE_HOME`` made before anything opens a Workspace."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+os.environ.pop("BIVOICE_DSN", None)
+os.environ["BIVOICE_HOME"] = tempfile.mkdtemp(prefix="bivoice-test-")
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def require_tool(name: str) -> str:
+    """The path of a command-line tool; under CI a missing tool fails the test, else skips."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"{name} is not installed (make test installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bivoice_home() -> Path:
+    return Path(os.environ["BIVOICE_HOME"])
+
+
+@pytest.fixture(scope="session")
+def ws(bivoice_home: Path):
+    """The session's Workspace on embedded chDB, with the demo ``sales`` table (20,000 orders)."""
+    from bivoice_jupyter import Workspace
+    from bivoice_jupyter.demo import sales_frame
+
+    workspace = Workspace()
+    workspace.load(sales_frame(), table="sales", if_exists="replace")
+    return workspace
+
+
+@pytest.fixture(scope="session")
+def speak(tmp_path_factory: pytest.TempPathFactory):
+    """``speak(text) -> Path``: a 16 kHz mono WAV of ``text`` spoken by espeak-ng."""
+    espeak = require_tool("espeak-ng")
+    sox = require_tool("sox")
+    folder = tmp_path_factory.mktemp("speech")
+    made: dict[str, Path] = {}
+
+    def _speak(text: str) -> Path:
+        if text not in made:
+            raw = folder / f"raw{len(made)}.wav"
+            out = folder / f"q{len(made)}.wav"
+            subprocess.run([espeak, "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+            subprocess.run([sox, str(raw), "-r", "16000", "-c", "1", str(out), "pad", "0.3", "0.5"], check=True)
+            made[text] = out
+        return made[text]
+
+    return _speak
