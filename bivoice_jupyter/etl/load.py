@@ -76,8 +76,10 @@ def clickhouse_type(s: pd.Series) -> str:
     kind = s.dtype.kind
     if pd.api.types.is_bool_dtype(s):
         base = "Bool"
-    elif kind in "iu":
+    elif kind == "i":
         base = "Int64"
+    elif kind == "u":
+        base = "UInt64"
     elif kind == "f":
         base = "Float64"
     elif pd.api.types.is_datetime64_any_dtype(s):

@@ -71,15 +71,16 @@ class VoiceMagics(Magics):
         args = parse_argstring(self.voice, line)
         ws = self.workspace(args.dsn, args.database)
         chart = self._chart(args.chart)
+        limit = args.limit or self.limit
         text = (cell if cell is not None else " ".join(args.question)).strip()
         if args.audio:
-            answer = ws.ask_audio(args.audio, limit=args.limit, chart=chart, sql_only=args.sql_only)
+            answer = ws.ask_audio(args.audio, limit=limit, chart=chart, sql_only=args.sql_only)
         elif text and args.sql:
-            answer = ws.ask_sql(text, limit=args.limit, chart=chart)
+            answer = ws.ask_sql(text, limit=limit, chart=chart)
         elif text:
-            answer = ws.ask(text, limit=args.limit, chart=chart, sql_only=args.sql_only)
+            answer = ws.ask(text, limit=limit, chart=chart, sql_only=args.sql_only)
         else:
-            display(microphone(ws, limit=args.limit, chart=chart))
+            display(microphone(ws, limit=limit, chart=chart))
             return
         self._finish(answer, args.out)
 

@@ -402,10 +402,8 @@ class OfflinePlanner:
             if j >= len(tokens) or j in covered:
                 continue
             word = tokens[j]
-            if word in STOP or singular(word) in ROW_NOUNS or word in GRAINS or word.isdigit():
+            if word in STOP or word in triggers or singular(word) in ROW_NOUNS or word in GRAINS or word.isdigit():
                 continue
             if singular(word) in {singular(w) for w in identifier_words(table.name)}:
                 continue
-            if tok == "by" and j > 0 and any(m.end == i for m in mentions):
-                pass
             raise UnmatchedTerm(word, cols, table=table.name)
