@@ -68,7 +68,3 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
-
-
-def _jupyter_labextension_paths() -> list[dict[str, str]]:
-    return [{"src": "labextension", "dest": "bivoice-jupyter"}]

@@ -41,7 +41,6 @@ def test_public_api() -> None:
     for name in bivoice_jupyter.__all__:
         assert getattr(bivoice_jupyter, name) is not None
     assert callable(bivoice_jupyter.load_ipython_extension)
-    assert bivoice_jupyter._jupyter_labextension_paths()[0]["dest"] == "bivoice-jupyter"
 
 
 def test_missing_extra_names_the_pip_extra() -> None:
