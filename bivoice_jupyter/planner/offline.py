@@ -73,6 +73,16 @@ def _phrases(col: ColumnInfo, table: TableInfo) -> list[tuple[tuple[str, ...], i
     return out
 
 
+def _period(newest: dt.date, unit: str, back: int) -> tuple[dt.date, dt.date]:
+    """The calendar year/quarter/month holding ``newest``, moved ``back`` periods earlier."""
+    months = {"year": 12, "quarter": 3, "month": 1}[unit]
+    first_month = {"year": 1, "quarter": (newest.month - 1) // 3 * 3 + 1, "month": newest.month}[unit]
+    index = newest.year * 12 + (first_month - 1) - back * months
+    start = dt.date(index // 12, index % 12 + 1, 1)
+    index += months
+    return start, dt.date(index // 12, index % 12 + 1, 1)
+
+
 class OfflinePlanner:
     """Plans questions over one catalog; reuse it while the catalog is unchanged."""
 
@@ -232,7 +242,8 @@ class OfflinePlanner:
         # years and months
         time_range = None
         if time_col:
-            time_range, spans = self._time_range(q, tokens, time_col)
+            newest = next((c.newest for c in date_cols if c.name == time_col), None)
+            time_range, spans = self._time_range(q, tokens, time_col, newest)
             taken |= spans
         if (grain or time_range) and not time_col:
             raise PlanningError(f"Table {table.name} has no date column to filter or group by time.")
@@ -289,6 +300,14 @@ class OfflinePlanner:
         self._check_unmatched(tokens, mentions, taken, table)
 
         if not measures:
+            agg_word = re.search(r"\b(total|sum|average|avg|mean|median|maximum|max|minimum|min|typical)\b(?: of)?(?: the)? (\w+)", q)
+            if agg_word and singular(agg_word.group(2)) not in ROW_NOUNS | {"number", "count"}:
+                cols = [c.name for c in table.columns]
+                raise UnmatchedTerm(agg_word.group(2), cols, table=table.name)
+            if agg_word:
+                cols = [c.name for c in table.columns]
+                rest = q[agg_word.end() :].split()
+                raise UnmatchedTerm(" ".join([agg_word.group(2), *rest[:1]]), cols, table=table.name)
             if re.search(r"\bhow many\b|\bnumber of\b|\bcount\b", q) or dims or grain or limit:
                 measures.append(Measure(agg="count", column=None, alias="count"))
             elif filters or time_range:
@@ -297,6 +316,9 @@ class OfflinePlanner:
                 cols = [c.name for c in table.columns]
                 raise UnmatchedTerm(" ".join(t for t in tokens if t not in STOP)[:60] or q, cols, table=table.name)
 
+        if not dims and not grain:
+            # "compare Europe and North America": several values of one column become its groups
+            dims = [f.column for f in filters if f.op == "in"][:1]
         measures = list(dict.fromkeys(measures))
         dims = list(dict.fromkeys(dims))
         order: list[Order] = []
@@ -359,8 +381,16 @@ class OfflinePlanner:
                   "count": "count", "count_distinct": "distinct"}[agg]
         return Measure(agg=agg, column=col.name, alias=f"{prefix}_{col.name}")  # type: ignore[arg-type]
 
-    def _time_range(self, q: str, tokens: list[str], col: str) -> tuple[TimeRange | None, set[int]]:
+    def _time_range(self, q: str, tokens: list[str], col: str, newest: str | None) -> tuple[TimeRange | None, set[int]]:
         spans: set[int] = set()
+        rel = re.search(r"\b(this|last|previous|latest|most recent|current) (year|quarter|month)\b", q)
+        if rel:
+            if newest is None:
+                raise PlanningError(f"{rel.group(0)!r} is relative to the newest date, and {col} has none.")
+            which, unit = rel.group(1), rel.group(2)
+            back = 1 if which in ("last", "previous") else 0
+            start, end = _period(dt.date.fromisoformat(newest), unit, back)
+            return TimeRange(column=col, start=start, end=end), self._span_of(tokens, rel.group(0))
         m = re.search(r"\bbetween (\d{4}) and (\d{4})\b|\bfrom (\d{4}) (?:to|until|through) (\d{4})\b", q)
         if m:
             a, b = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))

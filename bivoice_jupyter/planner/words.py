@@ -25,6 +25,7 @@ SYNONYMS = {
     "income": ("revenue", "income"),
     "earnings": ("revenue", "income"),
     "money": ("revenue", "amount"),
+    "value": ("value", "revenue", "amount"),
     "units": ("quantity",),
     "volume": ("quantity", "volume"),
     "clients": ("customer",),

@@ -34,12 +34,14 @@ def _kind(ch_type: str) -> str:
 @dataclass(frozen=True)
 class ColumnInfo:
     """A column; ``kind`` is number, date, text, bool or other; ``values`` are the distinct
-    values of a text column with at most MAX_VALUES of them (else empty)."""
+    values of a text column with at most MAX_VALUES of them (else empty); ``newest`` is the
+    latest date of a date column ("last year" is relative to it, not to the clock)."""
 
     name: str
     type: str
     kind: str
     values: tuple[str, ...] = ()
+    newest: str | None = None  # for a date column: its latest value (ISO date), if any rows
 
 
 @dataclass(frozen=True)
@@ -103,24 +105,34 @@ def read_catalog(conn: Connection, databases: list[str]) -> Catalog:
 
 def _with_values(conn: Connection, db: str, table: str, columns: list[ColumnInfo]) -> list[ColumnInfo]:
     text = [c for c in columns if c.kind == "text"]
-    if not text:
+    dates = [c for c in columns if c.kind == "date"]
+    if not text and not dates:
         return columns
-    # One scan per table: up to MAX_VALUES + 1 distinct values per text column.
-    select = exp.select(
-        *[
-            exp.ParameterizedAgg(
-                this="groupUniqArray",
-                expressions=[exp.Literal.number(MAX_VALUES + 1)],
-                params=[exp.column(c.name, quoted=True)],
-            ).as_(f"v{i}")
-            for i, c in enumerate(text)
-        ]
-    ).from_(exp.table_(exp.to_identifier(table, quoted=True), db=exp.to_identifier(db, quoted=True)))
-    df = conn.read_meta(select)
+    # One scan per table: up to MAX_VALUES + 1 distinct values per text column, max per date.
+    parts: list[exp.Expression] = [
+        exp.ParameterizedAgg(
+            this="groupUniqArray",
+            expressions=[exp.Literal.number(MAX_VALUES + 1)],
+            params=[exp.column(c.name, quoted=True)],
+        ).as_(f"v{i}")
+        for i, c in enumerate(text)
+    ]
+    parts += [
+        exp.Anonymous(this="toString", expressions=[exp.Max(this=exp.column(c.name, quoted=True))]).as_(f"d{i}")
+        for i, c in enumerate(dates)
+    ]
+    table_ref = exp.table_(exp.to_identifier(table, quoted=True), db=exp.to_identifier(db, quoted=True))
+    df = conn.read_meta(exp.select(*parts).from_(table_ref))
     found: dict[str, tuple[str, ...]] = {}
+    newest: dict[str, str] = {}
     if len(df):
+        row = df.iloc[0]
         for i, c in enumerate(text):
-            values = _str_list(df.iloc[0][f"v{i}"])
+            values = _str_list(row[f"v{i}"])
             if len(values) <= MAX_VALUES:
                 found[c.name] = tuple(sorted(values))
-    return [ColumnInfo(c.name, c.type, c.kind, found.get(c.name, ())) for c in columns]
+        for i, c in enumerate(dates):
+            value = str(row[f"d{i}"] or "")[:10]
+            if value and not value.startswith(("1970-01-01", "1900-01-01")):
+                newest[c.name] = value
+    return [ColumnInfo(c.name, c.type, c.kind, found.get(c.name, ()), newest.get(c.name)) for c in columns]
