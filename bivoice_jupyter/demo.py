@@ -31,8 +31,10 @@ def sales_frame(n_orders: int = 20_000, *, start: str = "2022-01-01", years: int
     rng = np.random.default_rng(seed)
     first = pd.Timestamp(start)
     days = (first + pd.DateOffset(years=years) - first).days
-    # growth over time and a seasonal peak in November and December
-    day = np.sort(rng.integers(0, days, n_orders))
+    # more orders as time goes on (about +25% a year) and a peak in November and December
+    calendar = first + pd.to_timedelta(np.arange(days), unit="D")
+    weight = (1.0 + 0.25 * np.arange(days) / 365.25) * np.where(calendar.month.isin([11, 12]), 1.6, 1.0)
+    day = np.sort(rng.choice(days, n_orders, p=weight / weight.sum()))
     dates = first + pd.to_timedelta(day, unit="D")
     regions = list(REGIONS)
     region_idx = rng.choice(len(regions), n_orders, p=REGION_WEIGHTS)

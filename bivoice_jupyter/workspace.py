@@ -20,7 +20,7 @@ from .models import Answer, ChartKind, LoadReport
 from .pipeline import answer as _answer
 from .pipeline import run_sql
 from .planner import OfflinePlanner
-from .sql.clickhouse import Connection
+from .sql.clickhouse import Connection, schema_generation
 from .sql.guard import Policy, guard
 from .sql.schema import Catalog, read_catalog
 
@@ -52,7 +52,7 @@ class Workspace:
         max_memory_usage: int = 2 * 1024**3,
         max_result_rows: int = 10_000,
         speech_model: str | None = None,
-        device: str = "auto",
+        device: str | None = None,
     ) -> None:
         self._dsn = parse_dsn(dsn)
         self.database = database
@@ -62,6 +62,7 @@ class Workspace:
         self.device = device
         self._conn = Connection(self._dsn, self.limits)
         self._catalog: Catalog | None = None
+        self._catalog_generation = -1
         self._planner: OfflinePlanner | None = None
         if self._dsn.kind == "chdb" and database != "default":
             self._conn.command(_create_database(database))
@@ -81,9 +82,12 @@ class Workspace:
 
     @property
     def catalog(self) -> Catalog:
-        """Tables, columns and frequent values; read once, refreshed by :meth:`refresh`."""
-        if self._catalog is None:
+        """Tables, columns and frequent values; read once, and again after any load in this
+        process (through any Workspace). Changes made elsewhere need :meth:`refresh`."""
+        generation = schema_generation()
+        if self._catalog is None or generation != self._catalog_generation:
             self._catalog = read_catalog(self._conn, list(self.databases))
+            self._catalog_generation = generation
             self._planner = None
         return self._catalog
 

@@ -115,7 +115,10 @@ def test_auto_picks_cuda_float16() -> None:
 
 
 @pytest.mark.skipif(_cuda_count() > 0, reason="this machine has a GPU")
-def test_cuda_without_gpu_is_refused() -> None:
+def test_cuda_without_gpu_is_refused(monkeypatch, speak) -> None:
     assert resolve_device("auto") == ("cpu", "int8")
     with pytest.raises(SpeechError, match="sees no CUDA GPU"):
         resolve_device("cuda")
+    monkeypatch.setenv("BIVOICE_DEVICE", "cuda")  # the environment is honoured too
+    with pytest.raises(SpeechError, match="sees no CUDA GPU"):
+        transcribe(speak(QUESTION))

@@ -7,7 +7,7 @@ import pytest
 
 from bivoice_jupyter import Workspace
 from bivoice_jupyter.config import parse_dsn
-from bivoice_jupyter.errors import ConfigError, GuardRejected, LoadError, QueryError, SourceError, WorkspaceError
+from bivoice_jupyter.errors import BivoiceError, ConfigError, GuardRejected, LoadError, QueryError, SourceError, WorkspaceError
 from bivoice_jupyter.workspace import ResultTruncatedWarning
 
 
@@ -168,3 +168,17 @@ def test_workspace_confines_to_listed_databases(ws: Workspace) -> None:
     both = Workspace(databases=["archive"])
     assert both.sql("SELECT x FROM archive.old")["x"].tolist() == [1]
     assert "old" in set(both.tables()["table"])
+
+
+def test_catalog_follows_loads_made_through_another_workspace(ws: Workspace) -> None:
+    before = ws.catalog  # cached
+    Workspace().load(pd.DataFrame({"team": ["a", "b"], "score": [3, 4]}), table="games", if_exists="replace")
+    assert ws.catalog is not before and ws.catalog.table("games") is not None
+    assert ws.ask("total score by team").df["total_score"].sum() == 7
+
+
+def test_empty_database_has_no_tables_and_says_so() -> None:
+    empty = Workspace(database="nothing_here")
+    assert empty.tables().empty
+    with pytest.raises(BivoiceError, match="no tables"):
+        empty.ask("total revenue")

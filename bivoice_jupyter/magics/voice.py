@@ -56,7 +56,7 @@ class VoiceMagics(Magics):
     @no_var_expand
     @magic_arguments()
     @argument("question", nargs="*", help="the question (line form); in the cell form, the cell body")
-    @argument("--audio", metavar="PATH", help="answer the question spoken in this audio file")
+    @argument("--audio", metavar="PATH", help="answer the question spoken in this file (or in the variable of that name)")
     @argument("--sql", action="store_true", help="the cell is SQL: guard and run it as written")
     @argument("--sql-only", action="store_true", help="plan and guard, show the SQL, do not run it")
     @argument("--out", metavar="VAR", help="store the Answer in this variable")
@@ -74,7 +74,9 @@ class VoiceMagics(Magics):
         limit = args.limit or self.limit
         text = (cell if cell is not None else " ".join(args.question)).strip()
         if args.audio:
-            answer = ws.ask_audio(args.audio, limit=limit, chart=chart, sql_only=args.sql_only)
+            # a variable holding a path, bytes or samples, else the text itself as a path
+            audio = self.shell.user_ns.get(args.audio, args.audio) if args.audio.isidentifier() else args.audio
+            answer = ws.ask_audio(audio, limit=limit, chart=chart, sql_only=args.sql_only)
         elif text and args.sql:
             answer = ws.ask_sql(text, limit=limit, chart=chart)
         elif text:

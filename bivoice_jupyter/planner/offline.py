@@ -45,6 +45,24 @@ STOP = {"the", "a", "an", "of", "all", "our", "my", "their", "in", "for", "with"
         "are", "show", "me", "give", "list", "tell", "please", "and", "to", "from", "on", "at", "how", "much",
         "did", "do", "does", "we", "have", "had", "has", "get", "make", "made", "which", "who", "that", "this",
         "there", "it", "its", "by", "per", "each", "than", "more", "less", "over", "under", "top", "bottom"}
+# Words that carry no data meaning of their own: a question may hold them anywhere. Any other
+# word that matched nothing makes the planner refuse (naming it) rather than answer around it.
+FILLER = STOP | {
+    "i", "you", "your", "us", "they", "them", "these", "those", "be", "been", "being", "can", "could",
+    "would", "should", "will", "like", "want", "know", "see", "look", "find", "got", "sold", "sell",
+    "sells", "selling", "bought", "buy", "spent", "spend", "earn", "earned", "generate", "generated",
+    "bring", "brought", "or", "vs", "versus", "between", "during", "since", "after", "before", "until",
+    "through", "so", "far", "now", "then", "only", "just", "also", "about", "as", "up", "out",
+    "compare", "comparison", "breakdown", "broken", "down", "split", "trend", "time", "overall", "data",
+    "table", "figure", "figures", "number", "numbers", "count", "total", "sum", "average", "avg", "mean",
+    "median", "typical", "maximum", "max", "minimum", "min", "most", "least", "highest", "lowest",
+    "largest", "smallest", "biggest", "best", "worst", "fewest", "distinct", "unique", "many", "much",
+    "where", "when", "across", "every", "year", "years", "month", "months", "quarter", "quarters", "week",
+    "weeks", "day", "days", "daily", "weekly", "monthly", "quarterly", "yearly", "annual", "annually",
+    "last", "previous", "latest", "recent", "current", "not", "no", "exactly", "equal", "higher",
+    "greater", "lower", "fewer", "larger", "least", "value", "amount", "performance", "happened",
+    "happen", "there", "here", "again", "ever", "within", "overall", "together", "combined", "altogether",
+}
 MONTHS = {m: i for i, m in enumerate(["january", "february", "march", "april", "may", "june", "july", "august",
                                        "september", "october", "november", "december"], start=1)}
 COMPARATORS = [
@@ -225,6 +243,11 @@ class OfflinePlanner:
             limit = max(1, int(m.group(2)))
             desc = m.group(1) not in ("bottom", "worst", "lowest", "smallest")
             taken |= self._span_of(tokens, m.group(0))
+        elif (nm := re.search(r"\b(?:which|what|the)?\s*(\d{1,3}) \w+\b.*\b(most|highest|largest|biggest|best|top|least|lowest|smallest|fewest|worst)\b", q)):
+            # "which five products have the most revenue", "5 products with the lowest price"
+            limit = max(1, int(nm.group(1)))
+            desc = nm.group(2) not in ("least", "lowest", "smallest", "fewest", "worst")
+            taken |= self._span_of(tokens, nm.group(1))
         elif re.search(r"\b(which|what)\b.*\b(the )?(most|highest|largest|biggest|best|top)\b", q):
             limit = 1
         elif re.search(r"\b(which|what)\b.*\b(the )?(least|lowest|smallest|fewest|worst)\b", q):
@@ -280,6 +303,8 @@ class OfflinePlanner:
             agg = self._agg_before(before)
             dim_before = self._dim_before(before)
             col = men.column
+            if dim_before and col.kind != "number":
+                agg = None  # "order count by category": category is the grouping, not counted
             if agg is not None:
                 if agg == "count":
                     agg = "count_distinct" if col.kind in ("text", "other") or col.name.lower().endswith("id") else "count"
@@ -298,6 +323,7 @@ class OfflinePlanner:
 
         # words after an aggregation word or "by" that matched nothing: say so, do not guess
         self._check_unmatched(tokens, mentions, taken, table)
+        self._check_leftovers(tokens, mentions, taken, table)
 
         if not measures:
             agg_word = re.search(r"\b(total|sum|average|avg|mean|median|maximum|max|minimum|min|typical)\b(?: of)?(?: the)? (\w+)", q)
@@ -416,6 +442,22 @@ class OfflinePlanner:
                 return TimeRange(column=col, end=dt.date(y + 1, 1, 1)), spans
             return TimeRange(column=col, start=dt.date(y, 1, 1), end=dt.date(y + 1, 1, 1)), spans
         return None, spans
+
+    def _check_leftovers(self, tokens: list[str], mentions: list[_Mention], taken: set[int], table: TableInfo) -> None:
+        """Any content word that matched nothing is refused: a misheard word ("product
+        cyberadoop") must not quietly become a different question."""
+        covered = set(taken)
+        for men in mentions:
+            covered |= set(range(men.start, men.end))
+        table_words = {singular(w) for w in identifier_words(table.name)}
+        for i, word in enumerate(tokens):
+            if i in covered or word in FILLER or word in MONTHS or word in SYNONYMS:
+                continue
+            if re.fullmatch(r"\d+(\.\d+)?", word) or singular(word) in ROW_NOUNS or singular(word) in table_words:
+                continue
+            if any(word == p for phrase, op in COMPARATORS for p in phrase.split()):
+                continue
+            raise UnmatchedTerm(word, [c.name for c in table.columns], table=table.name)
 
     def _check_unmatched(self, tokens: list[str], mentions: list[_Mention], taken: set[int], table: TableInfo) -> None:
         covered = set(taken)

@@ -30,9 +30,14 @@ _MODELS: dict[tuple[str, str, str], Any] = {}
 _LOCK = threading.Lock()
 
 
-def resolve_device(device: str = "auto") -> tuple[str, str]:
-    """``(device, compute_type)``: ``auto`` picks CUDA/float16 when CTranslate2 sees a GPU."""
-    device = (device or "auto").lower()
+def _requested(device: str | None) -> str:
+    return (device or os.environ.get("BIVOICE_DEVICE") or "auto").lower()
+
+
+def resolve_device(device: str | None = None) -> tuple[str, str]:
+    """``(device, compute_type)`` for ``device`` (else ``$BIVOICE_DEVICE``, else ``auto``):
+    ``auto`` picks CUDA/float16 when CTranslate2 sees a GPU, CPU/int8 otherwise."""
+    device = _requested(device)
     if device not in ("auto", "cpu", "cuda"):
         raise SpeechError(f"Unknown device {device!r}.", hint="use auto, cpu or cuda")
     if device == "cpu":
@@ -40,13 +45,21 @@ def resolve_device(device: str = "auto") -> tuple[str, str]:
     ct2 = import_extra("ctranslate2", "voice")
     try:
         gpus = ct2.get_cuda_device_count()
-    except Exception:  # a broken CUDA runtime shows here first
+    except Exception:  # a broken CUDA runtime shows here first; treated as "no GPU"
         gpus = 0
     if gpus > 0:
         return "cuda", "float16"
     if device == "cuda":
         raise SpeechError("device='cuda' was asked for but CTranslate2 sees no CUDA GPU.", hint="use device='auto' or 'cpu'")
     return "cpu", "int8"
+
+
+_CUDA_LIBS = ("cublas", "cudnn", "libcud", "cuda driver", "cuda runtime", "cuda failed", "cuda error")
+
+
+def _is_cuda_library_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(k in text for k in _CUDA_LIBS)
 
 
 def _model_path(name: str) -> str:
@@ -59,35 +72,49 @@ def _model_path(name: str) -> str:
     return name  # a faster-whisper model name, looked up in the local Hugging Face cache only
 
 
-def load_model(name: str | None = None, device: str = "auto") -> Any:
-    """The WhisperModel for ``name`` on ``device``, loaded once per process and then reused."""
+def load_model(name: str | None = None, device: str | None = None) -> Any:
+    """The WhisperModel for ``name`` on ``device``, loaded once per process and then reused.
+
+    With ``auto``, a CUDA library that fails to load (cuBLAS, cuDNN: the most common
+    faster-whisper complaint) gives a warning and the CPU model, which is then cached for the
+    CUDA key too, so the failure is not retried on every question. The model's
+    ``_bivoice_device``/``_bivoice_compute`` say where it really runs.
+    """
     name = name or os.environ.get("BIVOICE_SPEECH_MODEL") or DEFAULT_SPEECH_MODEL
-    dev, compute = resolve_device(device or os.environ.get("BIVOICE_DEVICE", "auto"))
+    requested = _requested(device)
+    dev, compute = resolve_device(requested)
     key = (name, dev, compute)
     with _LOCK:
         if key in _MODELS:
             return _MODELS[key]
-        fw = import_extra("faster_whisper", "voice", package="faster-whisper")
-        path = _model_path(name)
-        try:
-            model = fw.WhisperModel(path, device=dev, compute_type=compute, local_files_only=True, cpu_threads=0)
-        except RuntimeError as exc:
-            text = str(exc)
-            if dev == "cuda" and (device or "auto") == "auto" and any(k in text.lower() for k in ("cublas", "cudnn", "cuda")):
-                warnings.warn(f"CUDA libraries failed to load ({text}); using the CPU instead.", RuntimeWarning, stacklevel=2)
-                return load_model(name, "cpu")
-            raise SpeechError(
-                f"The speech model {name!r} failed to load on {dev}: {text}",
-                hint="for CUDA, install the cuBLAS and cuDNN libraries that CTranslate2 needs, or use device='cpu'",
-            ) from exc
-        except (OSError, ValueError) as exc:
-            raise SpeechError(
-                f"The speech model {name!r} is not on this machine.",
-                hint=f"download it once (e.g. huggingface-cli download Systran/faster-whisper-{name}) or pass a folder path",
-            ) from exc
+    fw = import_extra("faster_whisper", "voice", package="faster-whisper")
+    path = _model_path(name)
+    try:
+        model = fw.WhisperModel(path, device=dev, compute_type=compute, local_files_only=True, cpu_threads=0)
+    except RuntimeError as exc:
+        if dev == "cuda" and requested == "auto" and _is_cuda_library_error(exc):
+            return _fall_back_to_cpu(name, key, exc)
+        raise SpeechError(
+            f"The speech model {name!r} failed to load on {dev}: {exc}",
+            hint="for CUDA, install the cuBLAS and cuDNN libraries that CTranslate2 needs, or use device='cpu'",
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise SpeechError(
+            f"The speech model {name!r} is not on this machine.",
+            hint=f"download it once (e.g. huggingface-cli download Systran/faster-whisper-{name}) or pass a folder path",
+        ) from exc
+    model._bivoice_name = name  # for receipts
+    model._bivoice_device, model._bivoice_compute = dev, compute
+    with _LOCK:
+        return _MODELS.setdefault(key, model)
+
+
+def _fall_back_to_cpu(name: str, key: tuple[str, str, str], exc: BaseException) -> Any:
+    warnings.warn(f"CUDA libraries failed to load ({exc}); speech runs on the CPU instead.", RuntimeWarning, stacklevel=3)
+    model = load_model(name, "cpu")
+    with _LOCK:
         _MODELS[key] = model
-        model._bivoice_name = name  # for receipts
-        return model
+    return model
 
 
 def load_audio(audio: Any) -> np.ndarray:
@@ -151,38 +178,50 @@ def transcribe(
     audio: Any,
     *,
     model: str | None = None,
-    device: str = "auto",
+    device: str | None = None,
     language: str | None = None,
     prompt: str | None = None,
     max_seconds: float = MAX_SECONDS,
 ) -> Transcript:
     """Speech -> text. ``audio`` as for :func:`load_audio`; ``prompt`` biases the vocabulary.
 
-    Silence gives a Transcript with empty ``text`` (the caller says "I heard nothing").
+    ``device`` is ``auto`` (default, or ``$BIVOICE_DEVICE``), ``cpu`` or ``cuda``. Silence gives
+    a Transcript with empty ``text`` (the caller says "I heard nothing").
     """
     samples = load_audio(audio)
     duration = len(samples) / SAMPLE_RATE
     if duration > max_seconds:
         raise AudioError(f"The audio lasts {duration:.0f} s; questions are limited to {max_seconds:.0f} s.")
     whisper = load_model(model, device)
-    name = getattr(whisper, "_bivoice_name", model or DEFAULT_SPEECH_MODEL)
-    dev, compute = resolve_device(device)
+    name = whisper._bivoice_name
     if name.endswith(".en"):
         language = "en"
     start = time.perf_counter()
     if duration < 0.1 or float(np.sqrt(np.mean(np.square(samples)))) < SILENCE_RMS:
-        return Transcript("", language or "en", duration, time.perf_counter() - start, name, dev, compute)
+        return Transcript("", language or "en", duration, time.perf_counter() - start, name,
+                          whisper._bivoice_device, whisper._bivoice_compute)
     try:
-        segments, info = whisper.transcribe(
-            samples,
-            language=language,
-            beam_size=5,
-            temperature=0.0,
-            condition_on_previous_text=False,
-            initial_prompt=prompt,
-            without_timestamps=True,
-        )
-        text = " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
-    except Exception as exc:
-        raise SpeechError(f"Speech recognition failed: {exc}") from exc
-    return Transcript(text, info.language or language or "en", duration, time.perf_counter() - start, name, dev, compute)
+        text, detected = _decode(whisper, samples, language, prompt)
+    except Exception as exc:  # CTranslate2 and av raise plain RuntimeError/ValueError
+        # CTranslate2 loads cuBLAS/cuDNN lazily: the first decode is where they fail.
+        if whisper._bivoice_device != "cuda" or _requested(device) != "auto" or not _is_cuda_library_error(exc):
+            raise SpeechError(f"Speech recognition failed: {exc}") from exc
+        whisper = _fall_back_to_cpu(name, (name, "cuda", "float16"), exc)
+        text, detected = _decode(whisper, samples, language, prompt)
+    return Transcript(text, detected or language or "en", duration, time.perf_counter() - start, name,
+                      whisper._bivoice_device, whisper._bivoice_compute)
+
+
+def _decode(whisper: Any, samples: np.ndarray, language: str | None, prompt: str | None) -> tuple[str, str | None]:
+    segments, info = whisper.transcribe(
+        samples,
+        language=language,
+        beam_size=5,
+        temperature=0.0,
+        condition_on_previous_text=False,
+        initial_prompt=prompt,
+        without_timestamps=True,
+    )
+    # Segments are generated lazily: decoding (and any CUDA library error) happens here.
+    text = " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
+    return text, info.language

@@ -27,6 +27,15 @@ from .guard import DIALECT, GuardedSQL, is_guarded
 _CHDB_LOCK = threading.Lock()
 _CHDB: dict[str, Any] = {}
 
+# Bumped by every write or DDL statement in this process, so every Workspace sharing a
+# connection sees a load made through another one (their schema caches compare against it).
+_SCHEMA_GENERATION = [0]
+
+
+def schema_generation() -> int:
+    return _SCHEMA_GENERATION[0]
+
+
 _CODE = re.compile(r"Code:\s*(\d+)")
 _HINTS = {
     47: "a column name is wrong: Workspace.describe(table) lists the columns",
@@ -123,8 +132,10 @@ class Connection:
 
     def read_meta(self, query: exp.Expression) -> pd.DataFrame:
         """Internal catalog reads (system.columns and the like), built from sqlglot expressions.
-        Read-only settings apply here too."""
-        return self._read(query.sql(DIALECT), query_settings(self.limits))
+        Read-only and time limits apply; the user's result-row cap does not (a catalog cut at
+        ``max_result_rows`` would silently lose columns)."""
+        settings = {"max_execution_time": float(self.limits.max_execution_time), "readonly": 1}
+        return self._read(query.sql(DIALECT), settings)
 
     def _read(self, sql: str, settings: dict[str, Any]) -> pd.DataFrame:
         try:
@@ -135,12 +146,14 @@ class Connection:
     def command(self, statement: exp.Expression) -> None:
         """A write or DDL statement for loads (never reachable from user SQL)."""
         sql = statement.sql(DIALECT)
+        _SCHEMA_GENERATION[0] += 1
         try:
             self.client.command(sql)
         except Exception as exc:
             raise _query_error(exc, sql) from exc
 
     def insert_df(self, database: str, table: str, df: pd.DataFrame) -> None:
+        _SCHEMA_GENERATION[0] += 1  # row counts change
         try:
             self.client.insert_df(table=table, df=df, database=database)
         except Exception as exc:

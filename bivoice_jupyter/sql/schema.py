@@ -92,6 +92,8 @@ def read_catalog(conn: Connection, databases: list[str]) -> Catalog:
         .from_(exp.table_("tables", db="system"))
         .where(exp.column("database").isin(*[exp.Literal.string(d) for d in databases]))
     )
+    if cols.empty:  # a workspace with no tables yet (the frame may even lack its columns)
+        return Catalog(())
     counts = {(r.database, r.name): int(r.total_rows or 0) for r in rows.itertuples() if r.total_rows == r.total_rows}
     tables: list[TableInfo] = []
     for (db, name), group in cols.groupby(["database", "table"], sort=False):
