@@ -1,0 +1,42 @@
+"""Run the benchmarks and write their sections of bench/RESULTS.md (``make bench``).
+
+Speed is measured here, never asserted in tests. Every benchmark compares against a baseline
+measured in the same run and records the machine and date beside its figures.
+
+    python bench/run.py              # all benchmarks, 5 repetitions
+    python bench/run.py --reps 2     # quicker, noisier
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench modules sit beside this file
+
+import _report  # noqa: E402
+import pipeline_latency  # noqa: E402
+
+BENCHMARKS = {pipeline_latency.NAME: pipeline_latency.run}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=5, help="repetitions of each question (default 5)")
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), action="append", help="run only this benchmark")
+    parser.add_argument("--results", type=Path, default=_report.RESULTS, help="markdown file to update")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    args = parser.parse_args(argv)
+    if args.reps < 1:
+        parser.error("--reps must be at least 1")
+    for name in args.only or BENCHMARKS:
+        section = BENCHMARKS[name](reps=args.reps, progress=not args.quiet)
+        path = _report.write_section(name, section, args.results)
+        print(section)
+        print(f"wrote section {name!r} of {path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
