@@ -2,11 +2,14 @@
 
 from typing import Any
 
+from .etl import EtlMagics
 from .voice import VoiceMagics
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    ipython.register_magics(VoiceMagics)
+    voice = VoiceMagics(ipython)
+    ipython.register_magics(voice)
+    ipython.register_magics(EtlMagics(ipython, voice=voice))
 
 
-__all__ = ["VoiceMagics", "load_ipython_extension"]
+__all__ = ["EtlMagics", "VoiceMagics", "load_ipython_extension"]

@@ -1,6 +1,5 @@
-"""``%%voice``, ``%voice`` and ``%etl``: each parses its options, calls one core function and
-displays the result. Their Python twins: ``Workspace.ask``/``ask_audio``/``ask_sql``,
-``bivoice_jupyter.microphone`` and ``Workspace.load``.
+"""``%%voice`` and ``%voice``: parse the options, call one core function, display the result.
+Their Python twins: ``Workspace.ask``/``ask_audio``/``ask_sql`` and ``bivoice_jupyter.microphone``.
 
 Defaults are traitlets configuration: ``%config VoiceMagics.limit = 100``.
 """
@@ -25,7 +24,7 @@ CHARTS = ("auto", "bar", "line", "scatter", "indicator", "table", "none")
 
 @magics_class
 class VoiceMagics(Magics):
-    """Ask ClickHouse by voice or text."""
+    """Ask ClickHouse by voice or text. ``%etl`` (magics/etl.py) shares these workspaces."""
 
     dsn = Unicode(None, allow_none=True, help="ClickHouse DSN (default: $BIVOICE_DSN or embedded chDB)").tag(config=True)
     database = Unicode("default", help="database for unqualified names and loads").tag(config=True)
@@ -85,26 +84,3 @@ class VoiceMagics(Magics):
             display(microphone(ws, limit=limit, chart=chart))
             return
         self._finish(answer, args.out)
-
-    @no_var_expand
-    @magic_arguments()
-    @argument("action", choices=["load"], help="what to do (more actions come with the ETL issue)")
-    @argument("source", help="a CSV path, or the name of a DataFrame variable")
-    @argument("--table", required=True, help="target table in the workspace's database")
-    @argument("--replace", action="store_true", help="replace the table if it exists (atomically)")
-    @argument("--append", action="store_true", help="append to the table if it exists")
-    @argument("--out", metavar="VAR", help="store the LoadReport in this variable")
-    @argument("--dsn", help="ClickHouse DSN for this workspace")
-    @argument("--database", help="target database")
-    @line_magic
-    def etl(self, line: str) -> None:
-        """Load a CSV file or a DataFrame into ClickHouse: ``%etl load PATH --table T``."""
-        args = parse_argstring(self.etl, line)
-        if args.replace and args.append:
-            raise BivoiceError("--replace and --append exclude each other.")
-        mode = "replace" if args.replace else "append" if args.append else "fail"
-        source = self.shell.user_ns.get(args.source, args.source) if args.source.isidentifier() else args.source
-        report = self.workspace(args.dsn, args.database).load(source, table=args.table, if_exists=mode)
-        if args.out:
-            self.shell.user_ns[args.out] = report
-        display(report)
