@@ -3,7 +3,8 @@
 Only functions named here may appear in a query. Two kinds of names:
 
 * ``SQLGLOT_KEYS``: sqlglot's typed function nodes (``exp.Sum.key == "sum"``) that the ClickHouse
-  dialect produces for safe ClickHouse functions;
+  dialect produces for safe ClickHouse functions (a key admits every ClickHouse name sqlglot
+  parses into that node: ``pad`` is ``leftPad``, ``lpad``, ``rightPad`` and ``rpad``);
 * ``CLICKHOUSE_FUNCTIONS``: ClickHouse function names that sqlglot keeps as anonymous calls,
   compared case-insensitively.
 
@@ -11,10 +12,13 @@ What is *not* here is refused, on purpose: everything that reaches files, the ne
 databases or servers (``file``, ``url``, ``s3``, ``remote``, ``mysql``, ``postgresql``,
 ``merge``, ``view``, ``mergeTreeIndex``, ``hasColumnInTable``), dictionaries (``dictGet*``,
 ``joinGet``), the process (``Python``, ``getSetting``, ``currentUser``, ``hostName``,
-``getMacro``, ``globalVariable``), time bombs (``sleep``, ``sleepEachRow``) and generators of
-huge data (``numbers``, ``zeros``, ``range``, ``repeat``, ``arrayWithConstant``,
-``generateRandom``, ``randomString``). A function the list does not know is refused too: the
-guard fails closed, and a new safe function is added here with a test case in ``allow.sql``.
+``getMacro``, ``globalVariable``), the functional forms of IN (``in``, ``notIn``, ``globalIn``,
+``nullIn``: ``notIn(x, db.table)`` reads a table by name), time bombs (``sleep``,
+``sleepEachRow``) and generators of huge data (``numbers``, ``zeros``, ``range``, ``repeat``,
+``arrayWithConstant``, ``generateRandom``, ``randomString``). A function the list does not know
+is refused too: the guard fails closed, and a new safe function is added here with a test case
+in ``allow.sql``. (``leftPad``/``rightPad`` can also build a long string; the workspace's
+``max_memory_usage`` bounds them, as it bounds ``groupArray``.)
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ SQLGLOT_KEYS = frozenset(
     array arraysize arraycontains arraysum arrayfilter arrayconcat arrayjoin arraytostring
     arrayfirst arraylast arrayreverse arraysort arraydistinct explode transform
     toarray tuple struct
+    exists extract pad format hex unhex typeof trunc cbrt pi isnan isinf parsedatetime monthname
+    dayofweekiso weekofyear regexpsplit regexpcount levenshtein md5digest cityhash64 varmap
+    arraymin arraymax arrayslice arraycompact jsonextract jsonextractscalar
     """.split()
 )
 
@@ -55,7 +62,7 @@ CLICKHOUSE_FUNCTIONS = frozenset(
     exp10 log ln log2 log10 log1p pow power sign greatest least intDiv intDivOrZero modulo
     moduloOrZero plus minus multiply divide negate gcd lcm e pi isNaN isFinite isInfinite
     if multiIf ifNull nullIf coalesce assumeNotNull toNullable isNull isNotNull isZeroOrNull
-    equals notEquals less greater lessOrEquals greaterOrEquals and or not xor in notIn
+    equals notEquals less greater lessOrEquals greaterOrEquals and or not xor
     toInt8 toInt16 toInt32 toInt64 toUInt8 toUInt16 toUInt32 toUInt64 toFloat32 toFloat64
     toInt32OrNull toInt64OrNull toFloat64OrNull toDecimal32 toDecimal64 toDecimal128
     toDecimal64OrNull toString toFixedString toDate toDate32 toDateTime toDateTime64
