@@ -15,6 +15,7 @@ Environment variables (all optional):
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,18 +90,33 @@ def parse_dsn(dsn: str | None) -> DSN:
 class Limits:
     """What one query may cost. Interactive defaults: seconds, not minutes.
 
-    ``max_execution_time`` is in seconds, ``max_memory_usage`` in bytes, ``max_result_rows`` in
-    rows (the result is cut there and the answer says so), ``default_limit`` is the LIMIT the
-    guard adds to a query that has none.
+    Every read is sent with these as ClickHouse settings, ``readonly=1`` last, and the query
+    cannot lift them (the guard refuses SETTINGS clauses; readonly=1 forbids changing settings):
+
+    ``max_execution_time`` (seconds) and ``max_memory_usage`` (bytes) bound one query;
+    ``max_rows_to_read`` (rows) and ``max_bytes_to_read`` (bytes, uncompressed) bound what it may
+    read from tables, every read counted (a self-join reads its table twice);
+    ``max_result_rows`` (rows) is an exact cap: a longer result is cut there and the answer says
+    so; ``max_result_bytes`` (bytes, uncompressed) bounds the result, and a larger one is stopped
+    with an error rather than cut silently; ``default_limit`` is the LIMIT the guard adds to a
+    query that has none. A query stopped by a limit raises a QueryError that names the limit.
     """
 
     max_execution_time: float = 10.0
     max_memory_usage: int = 2 * 1024**3
     max_result_rows: int = 10_000
     default_limit: int = 1_000
+    max_rows_to_read: int = 1_000_000_000
+    max_bytes_to_read: int = 100 * 1024**3
+    max_result_bytes: int = 256 * 1024**2
 
     def __post_init__(self) -> None:
-        for name in ("max_execution_time", "max_memory_usage", "max_result_rows", "default_limit"):
+        for name in (
+            "max_execution_time", "max_memory_usage", "max_result_rows", "default_limit",
+            "max_rows_to_read", "max_bytes_to_read", "max_result_bytes",
+        ):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < math.inf:
                 raise ConfigError(f"{name} must be a positive number, got {value!r}.")
+            if name != "max_execution_time" and value != int(value):
+                raise ConfigError(f"{name} must be a whole number, got {value!r}.")
