@@ -1,183 +1,695 @@
-"""A load: read a source, stage it, and swap it in only on success.
+"""A load: read a source, plan its types in ClickHouse, clean and cast it there, swap it in
+atomically.
 
-v1 reads CSV files and pandas DataFrames. Rows land in a hidden staging table first; the target
-appears (``RENAME``), is replaced (``EXCHANGE TABLES``) or grows (``INSERT ... SELECT``) only when
-staging succeeded, so a failed load leaves the previous table exactly as it was.
+The steps, each a statement run by the engine (rows never pass through Python unless the
+source lives in Python: a DataFrame, a spreadsheet, a database query):
+
+1. **read**: the source as a raw relation of text columns (``sources``);
+2. **plan**: one aggregate query over the first 10,000 rows picks each column's type (``infer``);
+3. **stage**: one read of the whole source casts every value and splits the rows, through a
+   Null-engine table and three materialized views, into a staging table (the good rows), a
+   staging rejects table (raw text and reason) and the counts of every column's failures,
+   nulls and fallbacks. The plan is checked against those counts; where every row asks for
+   another type (bad values from row 130,000, a column over the reject threshold), the
+   staging tables are dropped and the source is read again by the corrected plan;
+4. **swap**, only when all of that succeeded:
+
+   ========  ====================================================================
+   create    ``RENAME`` the staging table to the target (fails if it exists)
+   replace   ``EXCHANGE TABLES`` staging and target (atomic)
+   append    ``ALTER TABLE target ATTACH PARTITION ... FROM staging`` (atomic per
+             partition; a table we created has one)
+   upsert    the same into a ReplacingMergeTree ordered by the key, then
+             ``OPTIMIZE ... FINAL`` so every key has one row again
+   ========  ====================================================================
+
+A failure or an interrupt before the swap leaves the target exactly as it was (an interrupt is
+deferred to the end of the running statement, see ``progress``); the staging tables are dropped
+whatever happens. Every run, successful or not, is audited (``audit``), and rejected rows land
+in ``<table>_rejected``: replaced with the table on create/replace, appended to on
+append/upsert.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 import uuid
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
 from sqlglot import exp
 
-from ..errors import BivoiceError, LoadError, SourceError
+from ..errors import BivoiceError, LoadError, QueryError, SourceError
 from ..models import LoadReport
 from ..sql.clickhouse import Connection
+from . import audit, engine
+from . import clean as c
+from .infer import (
+    EXTRA_NAME,
+    LADDERS,
+    MAX_BAD_SHARE,
+    ROW_NAME,
+    SAMPLE_ROWS,
+    ColumnPlan,
+    base,
+    candidates,
+    cast_name,
+    counted,
+    decide,
+    from_sample,
+    ladder,
+    layer,
+    layers,
+    order_key,
+    present_name,
+    same_plan,
+    sample_query,
+    stats_parts,
+    target_plans,
+    unwrap,
+)
+from .names import DIALECT, IDENTIFIER, check_table_name, ident, qualified, table
+from .progress import Progress, watching
+from .sources import Raw, ReadOptions, Scratch, Source, resolve
 
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-MODES = ("fail", "replace", "append")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+MODES = ("fail", "create", "replace", "append", "upsert")
+_AT_ROW = re.compile(r"\(at row (\d+)\)")
+MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
+INSERT_BLOCK_ROWS = 262_144  # rows per part written (ClickHouse's default squashes about a million)
 
-
-def _ident(name: str) -> exp.Identifier:
-    return exp.to_identifier(name, quoted=True)
-
-
-def _table(db: str, name: str) -> exp.Table:
-    return exp.table_(_ident(name), db=_ident(db))
-
-
-def _qualified(db: str, name: str) -> str:
-    return _table(db, name).sql("clickhouse")
-
-
-def read_source(source: Any) -> tuple[pd.DataFrame, str]:
-    """The rows of ``source`` (a DataFrame or a CSV path) and a label for the audit."""
-    if isinstance(source, pd.DataFrame):
-        return source, "DataFrame"
-    if isinstance(source, (str, Path)):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            raise SourceError(f"No file at {path}.", hint="check the path, or pass a DataFrame")
-        if path.suffix.lower() not in (".csv", ".tsv", ".txt"):
-            raise SourceError(f"{path.name}: only CSV/TSV files and DataFrames load in this version.")
-        if path.stat().st_size == 0:
-            raise SourceError(f"{path} is empty.", hint="a CSV needs at least a header row")
-        try:
-            df = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else None, engine="python")
-        except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-            raise SourceError(f"{path.name} could not be read as CSV: {exc}") from exc
-        return _parse_dates(df), str(path)
-    raise SourceError(f"Cannot load a {type(source).__name__}.", hint="pass a CSV path or a pandas DataFrame")
-
-
-def _parse_dates(df: pd.DataFrame) -> pd.DataFrame:
-    for col in df.columns:
-        s = df[col]
-        if s.dtype == object or pd.api.types.is_string_dtype(s):
-            sample = s.dropna().astype(str).head(200)
-            if len(sample) and sample.map(lambda v: bool(_ISO_DATE.match(v))).all():
-                try:
-                    df[col] = pd.to_datetime(s, format="ISO8601")
-                except (ValueError, TypeError):
-                    pass
-    return df
+__all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
 
-def clickhouse_type(s: pd.Series) -> str:
-    """The ClickHouse type for a pandas column (Nullable when it has missing values)."""
-    nullable = bool(s.isna().any())
-    kind = s.dtype.kind
-    if pd.api.types.is_bool_dtype(s):
-        base = "Bool"
-    elif kind == "i":
-        base = "Int64"
-    elif kind == "u":
-        base = "UInt64"
-    elif kind == "f":
-        base = "Float64"
-    elif pd.api.types.is_datetime64_any_dtype(s):
-        valid = s.dropna()
-        midnight = bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
-        base = "Date32" if midnight else "DateTime64(3)"
-    else:
-        base = "String"
-    return f"Nullable({base})" if nullable else base
+@dataclass
+class _Target:
+    database: str
+    name: str
+    columns: list[tuple[str, str]] | None
+    engine: str = ""
+    sorting_key: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return self.columns is not None
 
 
-def _prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    if df.columns.duplicated().any():
-        dup = sorted({str(c) for c in df.columns[df.columns.duplicated()]})
-        raise SourceError(f"Duplicate column names: {', '.join(dup)}.", hint="rename them before loading")
-    out = df.copy()
-    columns: list[tuple[str, str]] = []
-    for col in out.columns:
-        name = str(col)
-        if not IDENTIFIER.match(name):
-            raise SourceError(f"Column name {name!r} is not an identifier.", hint="use letters, digits and _ only")
-        t = clickhouse_type(out[col])
-        if "String" in t:
-            out[col] = out[col].astype(object).where(out[col].notna(), None).map(lambda v: v if v is None else str(v))
-        if t.startswith("Date32") or t.startswith("Nullable(Date32"):
-            out[col] = pd.to_datetime(out[col]).dt.date.where(out[col].notna(), None)
-        columns.append((name, t))
-    return out, columns
+def _target(conn: Connection, database: str, name: str) -> _Target:
+    cols = engine.read(conn, exp.select("name", "type").from_(exp.table_("columns", db="system"))
+                       .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
+                                       exp.column("table").eq(exp.Literal.string(name))))
+                       .order_by("position"))
+    if cols.empty:
+        return _Target(database, name, None)
+    info = engine.read(conn, exp.select("engine", "sorting_key").from_(exp.table_("tables", db="system"))
+                       .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
+                                       exp.column("name").eq(exp.Literal.string(name)))))
+    eng, key = (str(info["engine"].iloc[0]), str(info["sorting_key"].iloc[0])) if len(info) else ("", "")
+    return _Target(database, name, [(str(r.name), str(r.type)) for r in cols.itertuples()], eng, key)
 
 
-def _create(db: str, name: str, columns: list[tuple[str, str]]) -> exp.Create:
-    defs = [exp.ColumnDef(this=_ident(c), kind=exp.DataType.build(t, dialect="clickhouse")) for c, t in columns]
-    props = exp.Properties(
-        expressions=[
-            exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-            exp.Order(expressions=[exp.Ordered(this=exp.Struct())])  # ORDER BY tuple(),
-        ]
-    )
-    return exp.Create(this=exp.Schema(this=_table(db, name), expressions=defs), kind="TABLE", properties=props)
-
-
-def _drop(db: str, name: str) -> exp.Drop:
-    return exp.Drop(tables=[_table(db, name)], kind="TABLE", exists=True)
-
-
-def _exists(conn: Connection, db: str, name: str) -> list[tuple[str, str]] | None:
-    df = conn.read_meta(
-        exp.select("name", "type")
-        .from_(exp.table_("columns", db="system"))
-        .where(exp.and_(exp.column("database").eq(exp.Literal.string(db)), exp.column("table").eq(exp.Literal.string(name))))
-        .order_by("position")
-    )
-    return [(str(r.name), str(r.type)) for r in df.itertuples()] or None
-
-
-def load(conn: Connection, source: Any, *, table: str, database: str, if_exists: str = "fail") -> LoadReport:
-    """Load ``source`` into ``database.table``; see the module docstring for the guarantees."""
-    start = time.perf_counter()
-    if not isinstance(table, str) or not IDENTIFIER.match(table) or table.startswith("_bivoice"):
-        raise SourceError(f"{table!r} is not a valid table name.", hint="use letters, digits and _, starting with a letter")
+def _mode(if_exists: str) -> str:
     if if_exists not in MODES:
         raise SourceError(f"if_exists={if_exists!r} is not one of {', '.join(MODES)}.")
-    existing = _exists(conn, database, table)
-    if existing is not None and if_exists == "fail":
+    return "create" if if_exists == "fail" else if_exists
+
+
+def _keys(key: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if key is None:
+        return []
+    keys = [k.strip() for k in key.split(",")] if isinstance(key, str) else [str(k) for k in key]
+    for k in keys:
+        if not IDENTIFIER.match(k):
+            raise SourceError(f"Key column {k!r} is not an identifier.")
+    return keys
+
+
+def _command(name: str, text: str) -> exp.Command:
+    """A ClickHouse statement sqlglot has no node for; every identifier in ``text`` was quoted
+    by sqlglot (``qualified``) and every value is a sqlglot literal."""
+    return exp.Command(this=name, expression=text)
+
+
+def _with_settings(q: exp.Select, raw: Raw) -> exp.Select:
+    if raw.settings:
+        q.set("settings", list(raw.settings))
+    return q
+
+
+# ------------------------------------------------------------------ planning
+
+
+def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
+               sample_rows: int = SAMPLE_ROWS) -> tuple[list[ColumnPlan], dict[int, tuple[str, ...]], dict[str, Any]]:
+    """Plans from the first rows, the casts to count for each column while loading, and the
+    sample's counts (see :mod:`infer`)."""
+    q = _with_settings(sample_query(raw.relation, raw.columns, sample_rows, text_source=raw.text_source,
+                                    extra=raw.extra), raw)
+    row = engine.one_row(conn, q)
+    cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
+    ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
+    # with infer=False text stays plain String (no LowCardinality either)
+    distinct = {i: int(row.get(f"c{i}_distinct", 0) or 0) for i in cands} if infer else {}
+    plans = decide(from_sample(row, raw.columns, cands), raw.columns, ladders, share, text_source=raw.text_source,
+                   distinct=distinct)
+    if raw.text_source:  # repair stray non-UTF-8 values in text columns wherever they turn up
+        plans = [replace(p, fix_encoding=True) if p.kind == "text" else p for p in plans]
+    counting = {p.index: ladder(p, cands.get(p.index)) for p in plans}
+    return plans, counting, {**row, "_distinct": distinct, "_cands": cands}
+
+
+def _check_columns(raw: Raw, target: _Target) -> None:
+    have = {n for n, _ in target.columns or []}
+    got = [rc.name for rc in raw.columns]
+    if set(got) != have:
+        missing, extra = sorted(have - set(got)), sorted(set(got) - have)
         raise LoadError(
-            f"Table {database}.{table} already exists.", hint="pass if_exists='replace' or 'append' (%etl load ... --replace)"
+            f"The source's columns do not match {target.database}.{target.name}; the table is unchanged.",
+            hint="; ".join(x for x in (f"missing: {', '.join(missing)}" if missing else "",
+                                       f"not in the table: {', '.join(extra)}" if extra else "") if x)
+            + f" (the table has {', '.join(n for n, _ in target.columns or [])})",
         )
-    df, label = read_source(source)
-    if len(df.columns) == 0:
-        raise SourceError("The source has no columns.")
-    prepared, columns = _prepare(df)
-    if existing is not None and if_exists == "append" and [c for c, _ in existing] != [c for c, _ in columns]:
-        raise LoadError(
-            f"The source's columns do not match {database}.{table}.",
-            hint=f"the table has {', '.join(c for c, _ in existing)}",
-        )
-    stage = f"_bivoice_stage_{table}_{uuid.uuid4().hex[:8]}"
-    try:
-        conn.command(_create(database, stage, existing if if_exists == "append" and existing else columns))
-        if len(prepared):
-            conn.insert_df(database, stage, prepared)
-        if existing is None:
-            conn.command(exp.Command(this="RENAME", expression=f"TABLE {_qualified(database, stage)} TO {_qualified(database, table)}"))
-        elif if_exists == "replace":
-            conn.command(exp.Command(this="EXCHANGE", expression=f"TABLES {_qualified(database, stage)} AND {_qualified(database, table)}"))
-        else:
-            conn.command(exp.insert(exp.select("*").from_(_table(database, stage)), _table(database, table)))
-    except BivoiceError as exc:
-        raise LoadError(f"Loading {label} into {database}.{table} failed; the table is unchanged. {exc}") from exc
-    finally:
-        conn.command(_drop(database, stage))  # IF EXISTS: after a RENAME there is nothing left
-    return LoadReport(
-        table=table,
-        database=database,
-        mode="create" if existing is None else if_exists,
-        source=label,
-        rows_loaded=len(prepared),
-        rows_rejected=0,
-        columns=tuple(columns),
-        seconds=time.perf_counter() - start,
+
+
+def _check_share(plans: list[ColumnPlan], rows: int, share: float, database: str, name: str) -> None:
+    """An existing table's types cannot fall back to text: too many failures stop the load."""
+    for p in plans:
+        bad = p.failures + (p.nulls if not p.nullable and p.kind != "text" else 0)
+        present = max(rows - p.nulls, 1)
+        if bad and bad > share * max(present if p.nullable else rows, 1):
+            raise LoadError(
+                f"Column {p.name}: {bad:,} of {rows:,} values cannot be stored as {p.type} "
+                f"({bad / max(rows, 1):.1%}, above the {share:.0%} threshold); the table is unchanged.",
+                hint="fix the source, or load it into a new table (its column then stays text)",
+            )
+
+
+def _key_plans(plans: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
+    """Key columns cannot be Nullable: a row with an empty key is rejected instead."""
+    names = {p.name for p in plans}
+    for k in keys:
+        if k not in names:
+            raise SourceError(f"Key column {k!r} is not in the source.", hint=f"columns are: {', '.join(sorted(names))}")
+    out = []
+    for p in plans:
+        if p.name in keys:
+            inner = unwrap(p.type)
+            t = f"LowCardinality({inner})" if p.type.startswith("LowCardinality") else inner
+            p = replace(p, type=t, nullable=False, key=True)
+        out.append(p)
+    return out
+
+
+def _failed(p: ColumnPlan) -> exp.Expression | None:
+    """Where this column makes a row fail: a value that does not fit, or (for a column that is
+    not Nullable, text aside) no value at all. Over the cast layers (:func:`infer.layers`)."""
+    cast = c.col(cast_name(p.index))
+    if p.kind == "text":
+        return c.is_null(cast) if p.key else None
+    if p.kind == "kept" and unwrap(p.raw_type) == p.inner and (p.nullable or "Nullable" not in p.raw_type):
+        return None
+    if not p.nullable:
+        return c.is_null(cast)
+    return exp.and_(c.col(present_name(p.index)), c.is_null(cast))
+
+
+def _fail_name(i: int) -> str:
+    return f"__bv_f{i}"
+
+
+def _cast(raw: Raw, plans: list[ColumnPlan]) -> tuple[exp.Expression, list[ColumnPlan], exp.Expression | None]:
+    """Every row with each column cast (``__bv_c<i>``) and a flag per column that can fail
+    (``__bv_f<i>``), in layers over :func:`infer.base` so that each step is computed once.
+    Returns the relation, the plans that can fail, and the spill-column test (rows with more
+    fields than the header)."""
+    b = base(raw.relation, raw.columns, values={p.index for p in plans if p.needs_value}, row=raw.row,
+             extra=raw.extra, fix={p.index for p in plans if p.fix_encoding})
+    failing = [p for p in plans if _failed(p) is not None]
+    flagged = layer(layers(b, plans), [(_fail_name(p.index), _failed(p)) for p in failing], "_flagged")  # type: ignore[misc]
+    extra = exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")) if raw.extra else None
+    return flagged, failing, extra
+
+
+def _reason(p: ColumnPlan) -> exp.Expression:
+    bad = c.lit(f"cannot be read as {p.inner}")
+    if p.nullable:
+        return bad
+    return c.if_(exp.not_(c.col(present_name(p.index))), c.lit("empty, but the column is not Nullable"), bad)
+
+
+# ------------------------------------------------------------------ statements
+
+
+def _create(database: str, name: str, plans: list[ColumnPlan], order: list[str], replacing: bool) -> exp.Create:
+    defs = [exp.ColumnDef(this=ident(p.name), kind=exp.DataType.build(p.type, dialect=DIALECT)) for p in plans]
+    key = audit.sort_key(order)
+    return exp.Create(
+        this=exp.Schema(this=table(database, name), expressions=defs),
+        kind="TABLE",
+        properties=exp.Properties(expressions=[
+            exp.EngineProperty(this=exp.to_identifier("ReplacingMergeTree" if replacing else "MergeTree")),
+            exp.Order(expressions=[exp.Ordered(this=key)]),
+        ]),
     )
+
+
+def _bad(failing: list[ColumnPlan], extra: exp.Expression | None) -> exp.Expression | None:
+    conds = [c.col(_fail_name(p.index)) for p in failing] + ([extra] if extra is not None else [])
+    return exp.or_(*conds) if conds else None
+
+
+def _rows_select(rel: exp.Expression, plans: list[ColumnPlan], bad: exp.Expression | None) -> exp.Select:
+    select = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True) for p in plans]).from_(rel)
+    return select.where(exp.not_(bad)) if bad is not None else select
+
+
+def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[ColumnPlan],
+                    extra: exp.Expression | None, has_extra: bool, load_id: str) -> exp.Select:
+    """The rejected rows: the first failing column, its raw value, why, and the whole raw row."""
+
+    def pick(values: list[exp.Expression], spill: exp.Expression, last: exp.Expression) -> exp.Expression:
+        args: list[exp.Expression] = []
+        for p, v in zip(failing, values):
+            args += [c.col(_fail_name(p.index)), v]
+        if extra is not None:
+            args += [extra, spill]
+        return c.fn("multiIf", *args, last) if args else last
+
+    as_text = [c.fn("toString", p.raw()) if p.kind == "kept" else p.raw() for p in failing]
+    spill = c.col(EXTRA_NAME) if has_extra else exp.Null()
+    column = pick([c.lit(p.name) for p in failing], c.lit("(extra fields)"), c.lit(""))
+    value = exp.cast(pick(as_text, spill, exp.Null()), exp.DataType.build("Nullable(String)", dialect=DIALECT))
+    reason = pick([_reason(p) for p in failing], c.lit("more fields than the header"), c.lit(""))
+    pairs: list[exp.Expression] = []
+    for p in plans:
+        pairs += [c.lit(p.name), c.fn("ifNull", c.fn("toString", p.raw()), c.lit(""))]
+    if has_extra:
+        pairs += [c.lit("(extra fields)"), spill]
+    return exp.select(
+        c.lit(load_id).as_("load_id"),
+        exp.cast(c.col(ROW_NAME), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
+        exp.alias_(column, "column", quoted=True), value.as_("value"), reason.as_("reason"),
+        c.fn("toJSONString", c.fn("map", *pairs)).as_("raw"),
+    ).from_(rel).where(_bad(failing, extra))
+
+
+def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
+    return exp.Schema(this=table(database, name), expressions=[ident(n) for n in columns])
+
+
+def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]],
+                stage: str, rejected: str, load_id: str) -> dict[str, Any]:
+    """Cast every row once, in one read of the source: the rows go into a Null-engine table
+    whose materialized views keep the good rows, the rejected ones, and the counts the plan is
+    checked against (one row per block). Returns the counts, summed."""
+    database = scratch.database
+    rel, failing, extra = _cast(raw, plans)
+    bad = _bad(failing, extra)
+    fan = scratch.table("fan")
+    probe = exp.select(exp.Star()).from_(rel).limit(0)
+    conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
+                           properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])))
+    stats = scratch.table("stats")
+    parts = stats_parts(plans, counting, text_source=raw.text_source, extra=raw.extra is not None)
+    counts = exp.select(*parts).from_(table(database, fan))
+    conn.command(exp.Create(this=table(database, stats), kind="TABLE", expression=counts.limit(0),
+                           properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                                                  exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])])))
+    views = []
+    targets = [("rows", stage, _rows_select(table(database, fan), plans, bad), [p.name for p in plans])]
+    if bad is not None:
+        targets.append(("rejects", rejected,
+                        _rejects_select(table(database, fan), plans, failing, extra, raw.extra is not None, load_id),
+                        [n for n, _ in audit.REJECT_COLUMNS]))
+    targets.append(("stats", stats, exp.select(*parts).from_(table(database, fan)), [str(x.alias) for x in parts]))
+    for what, target, select, cols in targets:
+        view = scratch.table(f"mv_{what}")
+        views.append(view)
+        conn.command(exp.Create(
+            this=table(database, view), kind="VIEW", expression=select,
+            properties=exp.Properties(expressions=[exp.MaterializedProperty(),
+                                                   exp.ToTableProperty(this=_into(database, target, cols))]),
+        ))
+    try:
+        select = _with_settings(exp.select(exp.Star()).from_(rel), raw)
+        # smaller insert blocks: every block carries all the layers' columns through the views
+        select.set("settings", [*(select.args.get("settings") or []),
+                                exp.EQ(this=exp.column("min_insert_block_size_rows"), expression=exp.Literal.number(INSERT_BLOCK_ROWS)),
+                                exp.EQ(this=exp.column("max_block_size"), expression=exp.Literal.number(65_536))])
+        conn.command(exp.insert(select, table(database, fan)))
+    finally:  # the views must be gone before the staging tables become the target
+        for view in reversed(views):
+            conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
+    totals = [(c.fn("max", c.col(str(x.alias))) if str(x.alias).endswith("_scale") else c.fn("sum", c.col(str(x.alias))))
+              .as_(str(x.alias)) for x in parts]
+    return engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
+
+
+def _partitions(conn: Connection, database: str, name: str) -> list[str]:
+    df = engine.read(conn, exp.select("partition_id").distinct().from_(exp.table_("parts", db="system"))
+                     .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
+                                     exp.column("table").eq(exp.Literal.string(name)), exp.column("active"))))
+    return [str(x) for x in df["partition_id"]]
+
+
+def _move_rows(conn: Connection, database: str, source: str, target: _Target, warnings: list[str]) -> None:
+    """Add the staging table's rows to the target: by attaching its parts (atomic, no copy)
+    where the target is a MergeTree, else by INSERT ... SELECT."""
+    if target.engine.endswith("MergeTree"):
+        for pid in _partitions(conn, database, source):
+            conn.command(_command("ALTER", f"TABLE {qualified(database, target.name)} ATTACH PARTITION ID "
+                                           f"{exp.Literal.string(pid).sql(DIALECT)} FROM {qualified(database, source)}"))
+        return
+    warnings.append(f"{target.name} is a {target.engine} table: rows were copied with INSERT ... SELECT, "
+                    "which is not atomic")
+    conn.command(exp.insert(exp.select(exp.Star()).from_(table(database, source)), table(database, target.name)))
+
+
+def _rename(database: str, old: str, new: str) -> exp.Command:
+    return _command("RENAME", f"TABLE {qualified(database, old)} TO {qualified(database, new)}")
+
+
+def _exchange(database: str, a: str, b: str) -> exp.Command:
+    return _command("EXCHANGE", f"TABLES {qualified(database, a)} AND {qualified(database, b)}")
+
+
+def _check_rejects_table(target: _Target) -> None:
+    if target.exists and [tuple(x) for x in target.columns or []] != [tuple(x) for x in audit.REJECT_COLUMNS]:
+        raise LoadError(
+            f"{target.database}.{target.name} exists and is not a rejects table; the load would overwrite it.",
+            hint="rename that table, or load under another name",
+        )
+
+
+# ------------------------------------------------------------------ the load
+
+
+@dataclass
+class _Run:
+    """What one run knows so far; written to the audit whatever happens."""
+
+    entry: audit.Entry
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    plans: list[ColumnPlan] = field(default_factory=list)
+
+
+def load(
+    conn: Connection,
+    source: Any,
+    *,
+    table: str,
+    database: str,
+    if_exists: str = "fail",
+    key: str | list[str] | None = None,
+    dedup: bool = False,
+    max_bad_share: float = MAX_BAD_SHARE,
+    infer: bool = True,
+    order_by: list[str] | None = None,
+    final: bool = True,
+    progress: bool | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    sheet: str | int | None = None,
+    query: str | None = None,
+    clean_names: bool | None = None,
+    fmt: str | None = None,
+) -> LoadReport:
+    """Load ``source`` into ``database.table``; see the module docstring for the guarantees.
+
+    ``if_exists``: ``fail``/``create`` (default: refuse an existing table), ``replace``,
+    ``append`` or ``upsert`` (with ``key``: one or more columns; a ReplacingMergeTree ordered
+    by them, optimised with ``FINAL`` after the load unless ``final=False``).
+    ``max_bad_share``: the share of a column's values (0.01 = 1%) that may fail its type; their
+    rows go to ``<table>_rejected``. ``dedup`` drops repeated rows. ``infer=False`` keeps every
+    text column as text. The rest say how to read the source (see :class:`ReadOptions`).
+    """
+    started = time.perf_counter()
+    check_table_name(table)
+    check_table_name(database, "database")
+    mode = _mode(if_exists)
+    keys = _keys(key)
+    if mode == "upsert" and not keys:
+        raise SourceError("An upsert needs key=: the column(s) that identify a row.")
+    if not 0 <= float(max_bad_share) < 1:
+        raise SourceError(f"max_bad_share={max_bad_share!r} must be at least 0 and below 1.")
+    options = ReadOptions(encoding, delimiter, header, sheet, query, clean_names, fmt)
+    load_id = uuid.uuid4().hex[:16]
+    run = _Run(audit.Entry(load_id, dt.datetime.now(), target=f"{database}.{table}", mode=mode))
+    scratch = Scratch(conn, database, load_id)
+    bar = Progress(progress, label=table)
+    secrets: list[str] = []
+    try:
+        with bar.deferring(), watching(conn.client, bar):
+            report = _run(conn, source, options, table, database, mode, keys, dedup, float(max_bad_share), infer,
+                          order_by, final, scratch, bar, run, secrets)
+        run.entry.status = "ok"
+        if bar.interrupted:  # Ctrl-C during the swap: too late to stop, and the load is whole
+            run.warnings.append("an interrupt arrived while the table was being swapped in; the load had completed")
+    except KeyboardInterrupt:
+        run.entry.status, run.entry.error = "interrupted", "interrupted before the swap; the table is unchanged"
+        raise
+    except LoadError as exc:
+        run.entry.error = _scrub(str(exc), secrets)
+        raise
+    except SourceError as exc:
+        run.entry.error = _scrub(str(exc), secrets)
+        raise
+    except BivoiceError as exc:
+        message = _scrub(str(exc), secrets)
+        where = _AT_ROW.search(str(exc.__cause__ or ""))
+        if where:
+            message += f" (the engine stopped near line {int(where.group(1)):,} of the source)"
+        run.entry.error = message
+        raise LoadError(f"Loading {run.entry.source or type(source).__name__} into {database}.{table} failed; "
+                        f"the table is unchanged. {message}") from (None if secrets else exc)
+    finally:
+        left = scratch.cleanup()
+        bar.close()
+        run.entry.seconds = time.perf_counter() - started
+        if left:
+            run.warnings.append(f"staging tables left behind: {', '.join(left)}")
+        warning = audit.record(conn, database, run.entry)
+        if warning:
+            run.warnings.append(warning)
+    return replace(report, seconds=run.entry.seconds, warnings=tuple(run.warnings))
+
+
+def _scrub(text: str, secrets: list[str]) -> str:
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return text
+
+
+def _run(conn: Connection, source: Any, options: ReadOptions, name: str, database: str, mode: str, keys: list[str],
+         dedup: bool, share: float, infer: bool, order_by: list[str] | None, final: bool, scratch: Scratch,
+         bar: Progress, run: _Run, secrets: list[str]) -> LoadReport:
+    src: Source = resolve(source, options)
+    secrets.extend(_secrets(src))
+    run.entry.source, run.entry.source_kind = src.label, src.kind
+    target = _target(conn, database, name)
+    if target.exists and mode == "create":
+        raise LoadError(f"Table {database}.{name} already exists.",
+                        hint="pass if_exists='replace', 'append' or 'upsert' (%etl load ... --replace)")
+    if target.exists and mode == "upsert":
+        want = ", ".join(keys)
+        if target.engine != "ReplacingMergeTree" or target.sorting_key.replace(" ", "") != want.replace(" ", ""):
+            raise LoadError(f"{database}.{name} is a {target.engine} ordered by ({target.sorting_key}); an upsert by "
+                            f"({want}) needs a ReplacingMergeTree ordered by exactly that key. The table is unchanged.",
+                            hint="replace it once with if_exists='upsert' into a new table, or use append")
+    rejects_target = _target(conn, database, f"{name}_rejected")
+    _check_rejects_table(rejects_target)
+    bar.plan(4)
+    raw = src.open(conn, scratch, bar, stage=False)
+    run.entry.details.update(raw.details)
+    mode_used = mode if target.exists else "create" if mode != "upsert" else "upsert"
+    run.entry.mode = mode_used
+
+    appending = target.exists and mode in ("append", "upsert")
+    if appending:
+        _check_columns(raw, target)
+        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source)
+        plans = [replace(p, key=p.name in keys) for p in plans]
+        counting = {p.index: (p.kind,) for p in plans if p.kind not in ("text",)}
+        sample: dict[str, Any] = {}
+    else:
+        bar.step("sampling")
+        plans, counting, sample = _speculate(conn, raw, share, infer)
+        if keys:
+            plans = _key_plans(plans, keys)
+
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        order = order_key(plans, keys or order_by)
+        missing = [o for o in order if o not in {p.name for p in plans}]
+        if missing:
+            raise SourceError(f"order_by names unknown columns: {', '.join(missing)}.")
+        stage = scratch.table(f"load{attempt}")
+        if appending:
+            conn.command(exp.Create(this=table(database, stage), kind="TABLE", expression=table(database, name)))
+        else:
+            conn.command(_create(database, stage, plans, order, replacing=mode == "upsert"))
+        rejected_stage = scratch.table(f"rejected{attempt}")
+        conn.command(audit.create_statement(database, rejected_stage, audit.REJECT_COLUMNS, []))
+        bar.step("loading" if attempt == 1 else "loading again, by the plan every row asked for",
+                 size_bytes=raw.size_bytes, rows=raw.rows)
+        counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id)
+        bar.advance()
+        bar.check()
+        if appending:
+            plans = counted(plans, counts)
+            _check_share(plans, int(counts["rows"]), share, database, name)
+            break
+        verified = decide(counts, raw.columns, counting, share, text_source=raw.text_source,
+                          distinct=sample.get("_distinct"))
+        if keys:
+            verified = _key_plans(verified, keys)
+        if all(same_plan(a, b) for a, b in zip(plans, verified)) or attempt == MAX_ATTEMPTS:
+            plans = [replace(a, failures=b.failures, nulls=b.nulls, note=b.note) for a, b in zip(plans, verified)]
+            break
+        changed = [f"{a.name} {a.type} -> {b.type}" for a, b in zip(plans, verified) if not same_plan(a, b)]
+        run.notes.append(f"the first {SAMPLE_ROWS:,} rows did not tell the whole story ({'; '.join(changed)}): "
+                         "loaded again")
+        for t in (stage, rejected_stage):  # this attempt's tables go now, not at the end
+            conn.command(exp.Drop(tables=[table(database, t)], kind="TABLE", exists=True))
+            scratch.tables.remove(t)
+        cands = sample.get("_cands", {})
+        if raw.text_source:
+            verified = [replace(p, fix_encoding=True) if p.kind == "text" else p for p in verified]
+        plans = verified
+        counting = {p.index: ladder(p, cands.get(p.index) if p.kind == "text" else None) for p in plans}
+
+    rows_read = int(counts["rows"])
+    extra_rows = int(counts.get("extra", 0) or 0)
+    run.entry.rows_read = rows_read
+    run.plans = plans
+    run.entry.columns = [(p.name, p.type) for p in plans]
+    run.warnings += run.notes + [f"{p.name}: {p.note}" for p in plans if p.note]
+    bad8 = {p.name: int(counts.get(f"c{p.index}_bad8", 0) or 0) for p in plans if p.kind == "text"}
+    run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
+    if extra_rows:
+        run.warnings.append(f"{extra_rows:,} rows had more fields than the header and were rejected")
+    if not rows_read:
+        run.warnings.append("the source has no rows")
+    if dedup:
+        unique = scratch.table("unique")
+        conn.command(exp.Create(this=table(database, unique), kind="TABLE", expression=table(database, stage)))
+        conn.command(exp.insert(exp.select(exp.Star()).distinct().from_(table(database, stage)), table(database, unique)))
+        stage = unique
+    rows_loaded = engine.count(conn, table(database, stage))
+    rows_rejected = engine.count(conn, table(database, rejected_stage))
+    rows_duplicate = max(rows_read - rows_rejected - rows_loaded, 0) if dedup else 0
+    if not dedup and rows_loaded + rows_rejected != rows_read:
+        run.warnings.append(f"read {rows_read:,} rows but staged {rows_loaded + rows_rejected:,}: "
+                            "did the source change during the load?")
+    run.entry.rows_loaded, run.entry.rows_rejected, run.entry.rows_duplicate = rows_loaded, rows_rejected, rows_duplicate
+    if not rows_rejected:
+        rejected_stage = None
+
+    # ---- the swap: the last interrupt check comes first; from here on the load completes
+    bar.check()
+    bar.step("swapping in")
+    if not target.exists:
+        conn.command(_rename(database, stage, name))
+        scratch.tables.remove(stage)
+    elif mode == "replace":
+        conn.command(_exchange(database, stage, name))  # the old rows are now in the staging table
+    else:
+        _move_rows(conn, database, stage, target, run.warnings)
+        if mode == "upsert" and final:
+            conn.command(_command("OPTIMIZE", f"TABLE {qualified(database, name)} FINAL"))
+    rejected_name = f"{name}_rejected"
+    if rejected_stage is not None:
+        if not rejects_target.exists:
+            conn.command(_rename(database, rejected_stage, rejected_name))
+            scratch.tables.remove(rejected_stage)
+        elif mode_used in ("create", "replace"):
+            conn.command(_exchange(database, rejected_stage, rejected_name))
+        else:
+            _move_rows(conn, database, rejected_stage, rejects_target, run.warnings)
+    elif rejects_target.exists and mode_used in ("create", "replace"):
+        # the old rejects described the old table
+        conn.command(exp.Drop(tables=[table(database, rejected_name)], kind="TABLE", exists=True))
+    bar.advance()
+    return LoadReport(
+        table=name,
+        database=database,
+        mode=mode_used,
+        source=src.label,
+        rows_loaded=rows_loaded,
+        rows_rejected=rows_rejected,
+        columns=tuple((p.name, p.type) for p in plans),
+        seconds=0.0,  # set by load() once the audit row is written
+        rows_read=rows_read,
+        rows_duplicate=rows_duplicate,
+        load_id=run.entry.load_id,
+        rejected_table=rejected_name if rejected_stage is not None or (rejects_target.exists and mode_used in ("append", "upsert")) else None,
+        warnings=tuple(run.warnings),
+        details=tuple((str(k), str(v)) for k, v in raw.details.items()),
+    )
+
+
+def _secrets(src: Source) -> list[str]:
+    db = getattr(src, "db", None)
+    return [db.password] if db is not None and getattr(db, "password", "") else []
+
+
+# ------------------------------------------------------------------ preview
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What a load would do, with nothing loaded: the detected ``schema`` (one row per column:
+    name, source name, type, nulls, failures, note), the first ``rows`` cleaned and typed, and
+    how the source was read (``details``). Detected on the first ``sampled`` rows."""
+
+    source: str
+    details: dict[str, str]
+    schema: pd.DataFrame
+    rows: pd.DataFrame
+    sampled: int
+
+    def _repr_html_(self) -> str:
+        import html
+
+        info = ", ".join(f"{html.escape(k)}: {html.escape(repr(v) if k == 'delimiter' else v)}" for k, v in self.details.items())
+        return (f"<b>Preview of {html.escape(self.source)}</b> <small>({info}; types from the first "
+                f"{self.sampled:,} rows; nothing loaded)</small>"
+                + self.schema.to_html(index=False, border=0) + self.rows.to_html(index=False, border=0, max_cols=40))
+
+    def __repr__(self) -> str:
+        return f"<Preview {self.source}: {len(self.schema)} columns, {self.sampled:,} rows sampled>"
+
+
+def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sample_rows: int = 100_000,
+            max_bad_share: float = MAX_BAD_SHARE, **read: Any) -> Preview:
+    """Detect the schema of ``source`` on its first ``sample_rows`` rows and show ``rows`` of
+    them cleaned and typed; nothing is loaded (a source that lives in Python is staged in a
+    hidden table and dropped)."""
+    options = ReadOptions(**read)
+    src = resolve(source, options)
+    scratch = Scratch(conn, database, uuid.uuid4().hex[:16])
+    bar = Progress(False)
+    secrets = _secrets(src)
+    try:
+        raw = src.open(conn, scratch, bar, stage=False)
+        plans, _, sample = _speculate(conn, raw, float(max_bad_share), True, sample_rows=int(sample_rows))
+        sampled = int(sample["rows"])
+        schema = pd.DataFrame(
+            [(p.name, p.source, p.type, p.nulls, p.failures, p.note) for p in plans],
+            columns=["column", "source column", "type", "nulls", "failures", "note"],
+        )
+        rel, failing, extra = _cast(raw, plans)
+        q = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True) for p in plans]).from_(rel)
+        bad = _bad(failing, extra)
+        if bad is not None:
+            q = q.where(exp.not_(bad))
+        sample_rows_df = engine.read(conn, _with_settings(q.limit(int(rows)), raw))
+        return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled)
+    except QueryError as exc:
+        raise SourceError(_scrub(f"Could not preview {src.label}: {exc}", secrets)) from (None if secrets else exc)
+    finally:
+        scratch.cleanup()

@@ -1,0 +1,46 @@
+"""The two ways a load talks to ClickHouse: :meth:`Connection.command` for writes and DDL, and
+:func:`read` for its own profiling reads.
+
+:meth:`Connection.read_meta` sends ``readonly=1``, which refuses table functions (``file()``,
+``url()``, ``postgresql()``) outright; a load's reads run with ``readonly=2`` instead: still no
+writes, but table functions and per-query settings are allowed. User SQL never comes here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pandas as pd
+from sqlglot import exp
+
+from ..errors import QueryError
+from ..sql.clickhouse import Connection
+from .names import DIALECT
+
+_CODE = re.compile(r"Code:\s*(\d+)")
+
+
+def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
+    """Rows of a read built from sqlglot expressions (no writes: ``readonly=2``)."""
+    sql = query.sql(DIALECT)
+    try:
+        return conn.client.query_df(sql, settings={"readonly": 2})
+    except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own
+        raise error(exc, sql) from exc
+
+
+def one_row(conn: Connection, query: exp.Expression) -> dict[str, Any]:
+    df = read(conn, query)
+    return {k: (0 if v is None or v != v else v) for k, v in df.iloc[0].to_dict().items()}
+
+
+def count(conn: Connection, relation: exp.Expression) -> int:
+    return int(one_row(conn, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(relation))["n"])
+
+
+def error(exc: Exception, sql: str) -> QueryError:
+    text = str(exc).strip()
+    m = _CODE.search(text)
+    first = (text.splitlines()[0] if text else type(exc).__name__).split(". Stack trace")[0][:500]
+    return QueryError(f"ClickHouse refused the query: {first}", code=int(m.group(1)) if m else None, sql=sql)

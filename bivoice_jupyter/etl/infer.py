@@ -1,0 +1,509 @@
+"""Type detection pushed down into ClickHouse: every text column is profiled by the engine.
+
+1. **sample** (the first 10,000 rows, one aggregate query): which type does each text column
+   look like? Integers, decimals (money), floats, booleans, dates, datetimes, or text; whether it
+   has nulls, times of day, day-first or month-first dates, how many decimal places, how many
+   distinct values. A number with a leading zero (``007``, ZIP codes) keeps the column text.
+   That is a *speculative* plan.
+2. **every row**: the load itself casts every value by that plan, and counts as it goes (a
+   materialized view beside the staging tables: :func:`stats_parts`) how many values of each
+   column fail their cast and the fallbacks behind it (integer -> float, decimal -> float),
+   nulls, non-UTF-8 values, times of day, day/month order and decimal places. The same
+   :func:`decide` then runs on those counts; where it disagrees with the sample, the load runs
+   once more with the plan the whole data asked for. A file whose bad values start at row
+   130,000 is therefore planned from all of its rows, where ClickHouse's own inference (first
+   rows only) fails mid-load, and a clean file is read once.
+
+A column gets a type when at most ``max_bad_share`` (default 1%, :data:`MAX_BAD_SHARE`) of its
+non-null values fail to cast; those values' rows are rejected (kept in ``<table>_rejected``
+with the raw text and the reason). Above the share, the column stays text and nothing is
+rejected for it.
+
+The queries are built in layers (``SELECT *, <new columns> FROM (<layer below>)``): the raw
+values, then the cheap casts, then the cleaning casts only for the values the cheap ones could
+not read. An expression repeated inside ``if``/``and``/``or`` is evaluated lazily and once per
+use, so anything that more than one step needs gets its own layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+
+from . import clean as c
+
+MAX_BAD_SHARE = 0.01
+SAMPLE_ROWS = 10_000
+LOWCARD_MAX = 10_000  # at most this many distinct values (and under 10% of rows): LowCardinality
+MAX_SCALE = 6  # money with more decimal places than this is a float
+
+# candidate -> the casts tried in order on the full data (each a fallback for the one before)
+LADDERS: dict[str, tuple[str, ...]] = {
+    "bool": ("bool",),
+    "int": ("int", "float"),
+    "decimal": ("decimal", "float"),
+    "float": ("float",),
+    "date": ("date",),
+    "datetime": ("datetime",),
+    "text": (),
+}
+UNKNOWN = ("int", "float", "date", "bool")  # a column with no values in the sample: counted each
+INNER = {"int": "Int64", "float": "Float64", "bool": "Bool", "date": "Date32", "datetime": "DateTime64(3)",
+         "decimal": "Decimal(18, 6)"}
+VALUE_KINDS = ("text", "date", "datetime", "other")  # kinds that need the trimmed text of every row
+
+ROW_NAME = "__bv_row"
+EXTRA_NAME = "__bv_extra"
+
+
+def raw_name(i: int) -> str:
+    return f"__bv_r{i}"
+
+
+def value_name(i: int) -> str:
+    return f"__bv_v{i}"
+
+
+def fast_name(i: int) -> str:
+    return f"__bv_q{i}"
+
+
+def cast_name(i: int) -> str:
+    return f"__bv_c{i}"
+
+
+def present_name(i: int) -> str:
+    return f"__bv_p{i}"
+
+
+@dataclass(frozen=True)
+class RawColumn:
+    """A column of the raw relation: ``source`` is its name there, ``name`` the target's,
+    ``type`` ``String`` for text to inspect, or a ClickHouse type that is kept."""
+
+    name: str
+    source: str
+    type: str = "String"
+
+    @property
+    def text(self) -> bool:
+        t = unwrap(self.type)
+        return t == "String" or t.startswith("FixedString")
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one column is read: its final ClickHouse ``type``, the ``kind`` of cast (``int``,
+    ``float``, ``decimal``, ``bool``, ``date``, ``datetime``, ``text``, ``other``, or ``kept``
+    for a typed source column), and what the profile counted."""
+
+    name: str
+    source: str
+    raw_type: str
+    kind: str
+    type: str
+    nullable: bool
+    index: int = 0
+    fix_encoding: bool = False
+    us_dates: bool = False
+    failures: int = 0
+    nulls: int = 0
+    distinct: int | None = None
+    note: str = ""
+    key: bool = False  # part of an upsert key: a missing value rejects the row
+
+    @property
+    def inner(self) -> str:
+        return unwrap(self.type)
+
+    @property
+    def needs_value(self) -> bool:
+        return self.kind in VALUE_KINDS
+
+    def raw(self) -> exp.Expression:
+        return c.col(raw_name(self.index))
+
+    def fast(self) -> exp.Expression | None:
+        """The first layer's value: the cheap cast of a number or boolean, or the parsed moment
+        of a date (kept at DateTime64(3), so that times of day can be counted)."""
+        if self.kind in ("date", "datetime"):
+            return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
+        return None if self.kind == "kept" else c.fast(self.raw(), self.kind, self.inner)
+
+    def cleaned(self) -> exp.Expression:
+        """The value as the target column receives it (Nullable; NULL when it failed), over the
+        fast layer (see :func:`layers`)."""
+        if self.kind == "kept":
+            if unwrap(self.raw_type) == self.inner:
+                return self.raw()
+            return c.fn("accurateCastOrNull", self.raw(), c.lit(self.inner))
+        if self.kind in ("date", "datetime"):
+            moment = c.col(fast_name(self.index))
+            return moment if self.inner == "DateTime64(3)" else c.fn("accurateCastOrNull", moment, c.lit(self.inner))
+        v = c.col(value_name(self.index)) if self.needs_value else c.value(self.raw(), fix_encoding=self.fix_encoding)
+        if self.kind == "text" and not self.nullable and not self.key:
+            return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
+        quick = c.col(fast_name(self.index)) if self.fast() is not None else None
+        return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates))
+
+    def text_value(self) -> exp.Expression:
+        """The trimmed text or NULL (a column in the base layer, or computed for this use)."""
+        if self.needs_value:
+            return c.col(value_name(self.index))
+        return c.value(self.raw(), fix_encoding=self.fix_encoding)
+
+    def present(self) -> exp.Expression:
+        """A value is there (not NULL, not a null token), over the fast layer."""
+        if self.kind == "kept":
+            return c.not_null(self.raw())
+        if self.needs_value:
+            return c.not_null(c.col(value_name(self.index)))
+        v = c.value(self.raw(), fix_encoding=self.fix_encoding)
+        if self.fast() is None:
+            return c.not_null(v)
+        return exp.or_(c.not_null(c.col(fast_name(self.index))), c.not_null(v))
+
+
+def unwrap(t: str) -> str:
+    """``LowCardinality(Nullable(String))`` -> ``String``."""
+    for wrapper in ("LowCardinality(", "Nullable("):
+        while t.startswith(wrapper):
+            t = t[len(wrapper) : -1]
+    return t
+
+
+def kind_of(ch_type: str) -> str:
+    """The cast family of a ClickHouse type (for appending text to an existing table)."""
+    t = unwrap(ch_type)
+    if t.startswith(("Int", "UInt")):
+        return "int"
+    if t.startswith("Float"):
+        return "float"
+    if t.startswith("Decimal"):
+        return "decimal"
+    if t == "Bool":
+        return "bool"
+    if t in ("Date", "Date32"):
+        return "date"
+    if t.startswith("DateTime"):
+        return "datetime"
+    if t == "String" or t.startswith("FixedString"):
+        return "text"
+    return "other"
+
+
+def layer(relation: exp.Expression, items: list[tuple[str, exp.Expression]], alias: str) -> exp.Expression:
+    """``SELECT *, <items> FROM relation``: each item computed once per row, read by name above."""
+    if not items:
+        return relation
+    return exp.select(exp.Star(), *[exp.alias_(e, n, quoted=True) for n, e in items]).from_(relation).subquery(alias)
+
+
+def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int] | frozenset[int],
+         row: exp.Expression | None = None, extra: str | None = None, fix: set[int] | frozenset[int] = frozenset(),
+         limit: int | None = None) -> exp.Expression:
+    """The relation every later step reads: each raw column as ``__bv_r<i>``, the trimmed,
+    null-token-free text of the columns in ``values`` as ``__bv_v<i>``, the row number and the
+    spill column. Internal names keep the engine from mistaking an output alias for a source
+    column of the same name."""
+    parts: list[exp.Expression] = []
+    for i, rc in enumerate(columns):
+        raw = c.col(rc.source)
+        parts.append(exp.alias_(raw, raw_name(i), quoted=True))
+        if i in values:
+            parts.append(exp.alias_(c.value(raw, fix_encoding=i in fix), value_name(i), quoted=True))
+    if row is not None:
+        parts.append(exp.alias_(row, ROW_NAME, quoted=True))
+    if extra:
+        parts.append(exp.alias_(c.col(extra), EXTRA_NAME, quoted=True))
+    q = exp.select(*parts).from_(relation)
+    if limit is not None:
+        q = q.limit(limit)
+    return q.subquery("_base")
+
+
+def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
+    """Fast casts, then each column's cast (``__bv_c<i>``) and presence (``__bv_p<i>``)."""
+    quick = layer(b, [(fast_name(p.index), f) for p in plans if (f := p.fast()) is not None], "_fast")
+    items: list[tuple[str, exp.Expression]] = []
+    for p in plans:
+        items += [(cast_name(p.index), p.cleaned()), (present_name(p.index), p.present())]
+    return layer(quick, items, "_cast")
+
+
+def _alias(i: int, what: str) -> str:
+    return f"c{i}_{what}"
+
+
+def _count(cond: exp.Expression) -> exp.Expression:
+    return c.fn("countIf", cond)
+
+
+# ------------------------------------------------------------------ pass 1: the sample
+
+
+def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int = SAMPLE_ROWS,
+                 *, text_source: bool = False, extra: str | None = None) -> exp.Select:
+    """Everything :func:`candidates` and :func:`from_sample` need, on the first ``rows`` rows."""
+    text = [i for i, rc in enumerate(columns) if rc.text]
+    b = base(relation, columns, values=set(text), extra=extra, limit=rows)
+    parts: list[exp.Expression] = []
+    for i, rc in enumerate(columns):
+        raw = c.col(raw_name(i))
+        if not rc.text:
+            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls")))
+            continue
+        v = c.col(value_name(i))
+        moment = c.datetime(v)
+        parts += [
+            exp.Count(this=v).as_(_alias(i, "n")),
+            exp.Count(this=c.slow(v, "int", "Int64")).as_(_alias(i, "int")),
+            exp.Count(this=c.slow(v, "float", "Float64")).as_(_alias(i, "float")),
+            exp.Count(this=c.boolean(v)).as_(_alias(i, "bool")),
+            exp.Count(this=moment).as_(_alias(i, "date")),
+            _count(exp.and_(c.not_null(moment), exp.NEQ(this=moment, expression=c.fn("toStartOfDay", moment))))
+            .as_(_alias(i, "time")),
+            _count(c.matches(v, c.MONEY)).as_(_alias(i, "money")),
+            _count(c.matches(v, c.LEADING_ZERO)).as_(_alias(i, "lead0")),
+            c.fn("uniqCombined", v).as_(_alias(i, "distinct")),
+            _scale(raw).as_(_alias(i, "scale")),
+        ]
+        day_first, month_first = c.month_first_evidence(v)
+        parts += [_count(day_first).as_(_alias(i, "dmy")), _count(month_first).as_(_alias(i, "mdy"))]
+        if text_source:
+            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8")))
+    if extra:
+        parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
+    parts.append(exp.Count(this=exp.Star()).as_("rows"))
+    return exp.select(*parts).from_(b)
+
+
+def _scale(raw: exp.Expression) -> exp.Expression:
+    """Digits after the decimal point (trailing signs aside), without a regular expression."""
+    dot = c.fn("position", raw, c.lit("."))
+    digits = exp.Sub(this=exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(" %)$€£¥\"'\u00a0"))), expression=dot),
+                     expression=c.lit(0))
+    return c.fn("max", c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0)))
+
+
+def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> dict[int, str]:
+    """The type each text column looks like in the sample (``unknown``: no values in it)."""
+    out: dict[int, str] = {}
+    for i, rc in enumerate(columns):
+        if not rc.text:
+            continue
+        n = int(row[_alias(i, "n")])
+        enough = n * (1 - share)
+
+        def ok(what: str, i: int = i, enough: float = enough) -> bool:
+            return int(row[_alias(i, what)]) >= enough
+
+        if n == 0:
+            out[i] = "unknown"
+        elif ok("bool"):
+            out[i] = "bool"
+        elif int(row[_alias(i, "lead0")]) and ok("float"):
+            out[i] = "text"  # 007, 02134: codes, not numbers
+        elif ok("int"):
+            out[i] = "int"
+        elif ok("float"):
+            out[i] = "decimal" if int(row[_alias(i, "money")]) else "float"
+        elif ok("date"):
+            out[i] = "datetime" if int(row[_alias(i, "time")]) else "date"
+        else:
+            out[i] = "text"
+    return out
+
+
+def from_sample(row: dict[str, Any], columns: list[RawColumn], cands: dict[int, str]) -> dict[str, Any]:
+    """The sample's counts in the shape of the full counts (:func:`stats_parts`), so that
+    :func:`decide` reads both."""
+    out = dict(row)
+    for i, rc in enumerate(columns):
+        if not rc.text:
+            continue
+        n = int(row[_alias(i, "n")])
+        ok = {"int": "int", "float": "float", "decimal": "float", "bool": "bool", "date": "date", "datetime": "date"}
+        for j, k in enumerate(LADDERS.get(cands[i], ())):
+            out[_alias(i, f"fail{j}")] = n - int(row[_alias(i, ok[k])])
+    return out
+
+
+# ------------------------------------------------------------------ every row, while loading
+
+
+def ladder(plan: ColumnPlan, cand: str | None) -> tuple[str, ...]:
+    """The casts counted for a column while it loads: its own kind, then the fallbacks."""
+    if plan.kind == "text" and cand == "unknown":
+        return UNKNOWN
+    if plan.kind in ("text", "kept", "other"):
+        return ()
+    full = LADDERS.get(plan.kind, (plan.kind,))
+    return full if full and full[0] == plan.kind else (plan.kind,)
+
+
+def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *, text_source: bool,
+                extra: bool) -> list[exp.Expression]:
+    """Counts over the cast layers (:func:`layers`), each summable over blocks (or a max):
+    a materialized view collects one row of them per block while the rows load."""
+    parts: list[exp.Expression] = [exp.Count(this=exp.Star()).as_("rows")]
+    for p in plans:
+        i = p.index
+        raw = p.raw()
+        if p.kind == "kept":
+            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls")))
+            parts.append(_count(exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i))))).as_(_alias(i, "fail0")))
+            continue
+        present = c.col(present_name(i))
+        parts.append(_count(present).as_(_alias(i, "n")))
+        if text_source:
+            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8")))
+        kinds = ladders.get(i, ())
+        v = p.text_value()
+        if kinds == UNKNOWN:
+            for j, k in enumerate(kinds):
+                cond = exp.and_(present, c.is_null(c.slow(v, k, INNER[k])))
+                parts.append(_count(cond).as_(_alias(i, f"fail{j}")))
+        else:
+            first = c.col(cast_name(i))
+            for j in range(len(kinds)):
+                fallbacks = [c.is_null(c.slow(v, x, INNER[x])) for x in kinds[1 : j + 1]]
+                # a value present and not castable (a missing one, for a column that is not Nullable)
+                head = c.is_null(first) if not p.nullable and j == 0 else exp.and_(present, c.is_null(first))
+                parts.append(_count(exp.and_(head, *fallbacks) if fallbacks else head).as_(_alias(i, f"fail{j}")))
+        if p.kind in ("date", "datetime"):
+            moment = c.col(fast_name(i))
+            parts.append(_count(exp.and_(c.not_null(moment), exp.NEQ(this=moment, expression=c.fn("toStartOfDay", moment))))
+                         .as_(_alias(i, "time")))
+            slash = exp.GT(this=c.fn("position", raw, c.lit("/")), expression=c.lit(0))
+            day_first, month_first = c.month_first_evidence(raw)
+            parts += [_count(exp.and_(slash, day_first)).as_(_alias(i, "dmy")),
+                      _count(exp.and_(slash, month_first)).as_(_alias(i, "mdy"))]
+        if p.kind == "decimal":
+            parts.append(_scale(raw).as_(_alias(i, "scale")))
+    if extra:
+        parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
+    return parts
+
+
+def _text_plan(rc: RawColumn, index: int, rows: int, n: int, distinct: int | None, fix: bool, note: str = "") -> ColumnPlan:
+    nullable = rows > n
+    low = distinct is not None and n >= 1000 and distinct <= LOWCARD_MAX and distinct * 10 <= n
+    base_type = "Nullable(String)" if nullable else "String"
+    t = f"LowCardinality({base_type})" if low else base_type
+    return ColumnPlan(rc.name, rc.source, rc.type, "text", t, nullable, index, fix_encoding=fix,
+                      nulls=rows - n, distinct=distinct, note=note)
+
+
+def decide(
+    row: dict[str, Any], columns: list[RawColumn], ladders: dict[int, tuple[str, ...]], share: float, *,
+    text_source: bool, distinct: dict[int, int] | None = None, low_share: float | None = None,
+) -> list[ColumnPlan]:
+    """Each column's plan from counts (the sample's, via :func:`from_sample`, or every row's).
+    ``ladders``: the casts counted for each text column (``fail<j>``), in fallback order;
+    ``distinct``: distinct values per text column (from the sample)."""
+    rows = int(row["rows"])
+    distinct = distinct or {}
+    plans: list[ColumnPlan] = []
+    for i, rc in enumerate(columns):
+        if not rc.text:
+            nulls = int(row[_alias(i, "nulls")])
+            t = rc.type if nulls else unwrap(rc.type)
+            if not nulls and rc.type.startswith("LowCardinality("):
+                t = f"LowCardinality({unwrap(rc.type)})"
+            plans.append(ColumnPlan(rc.name, rc.source, rc.type, "kept", t,
+                                    t.startswith(("Nullable", "LowCardinality(Nullable")), i, nulls=nulls))
+            continue
+        n = int(row[_alias(i, "n")])
+        fix = text_source and int(row.get(_alias(i, "bad8"), 0) or 0) > 0
+        kinds = ladders.get(i, ())
+        if n == 0 or not kinds:
+            plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix, "no values" if n == 0 else ""))
+            continue
+        chosen, failures = None, 0
+        for j, k in enumerate(kinds):
+            f = int(row.get(_alias(i, f"fail{j}"), n) or 0)
+            if f <= share * n:
+                chosen, failures = k, f
+                break
+        if chosen is None:
+            worst = int(row.get(_alias(i, "fail0"), n) or 0)
+            plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix,
+                                    "" if kinds == UNKNOWN else
+                                    f"kept as text: {worst:,} of {n:,} values ({worst / n:.1%}) are not "
+                                    f"{INNER.get(kinds[0], kinds[0])}, above the {share:.0%} threshold"))
+            continue
+        kind, inner, note, us = chosen, INNER[chosen], "", False
+        if kind == "decimal":
+            scale = int(row.get(_alias(i, "scale"), 0) or 0)
+            if scale > MAX_SCALE:
+                kind, inner = "float", "Float64"
+            else:
+                inner = f"Decimal(18, {max(scale, 2)})"
+        if kind in ("date", "datetime"):
+            kind = "datetime" if int(row.get(_alias(i, "time"), 0) or 0) else "date"
+            inner = INNER[kind]
+            dmy, mdy = int(row.get(_alias(i, "dmy"), 0) or 0), int(row.get(_alias(i, "mdy"), 0) or 0)
+            us = mdy > 0 and dmy == 0
+            if dmy and mdy:
+                note = f"both day-first ({dmy:,}) and month-first ({mdy:,}) dates; ambiguous ones read day-first"
+            elif us:
+                note = "month-first dates (01/02/2024 is January 2nd)"
+        nullable = rows > n
+        t = f"Nullable({inner})" if nullable else inner
+        if failures:
+            note = (note + "; " if note else "") + f"{failures:,} values rejected ({failures / n:.2%})"
+        plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, nullable, i, fix_encoding=fix, us_dates=us,
+                                failures=failures, nulls=rows - n, note=note))
+    return plans
+
+
+def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
+    """Whether a load by plan ``a`` wrote what plan ``b`` asks for (LowCardinality aside, which
+    is decided on the sample, and the encoding repair, which text columns of text files always
+    get: a valid UTF-8 value passes through it unchanged)."""
+    return (a.kind, unwrap(a.type), a.nullable, a.us_dates) == (b.kind, unwrap(b.type), b.nullable, b.us_dates)
+
+
+def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool) -> list[ColumnPlan]:
+    """Plans for appending to an existing table: each source column cast to the target column
+    of the same name (the caller has matched the names)."""
+    types = dict(target)
+    plans = []
+    for i, rc in enumerate(columns):
+        t = types[rc.name]
+        kind = kind_of(t) if rc.text else "kept"
+        plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, t.startswith(("Nullable", "LowCardinality(Nullable")),
+                                i, fix_encoding=text_source and kind == "text"))
+    return plans
+
+
+def counted(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
+    """``plans`` with the failures and nulls the load counted."""
+    rows = int(row["rows"])
+    out = []
+    for p in plans:
+        fails = int(row.get(_alias(p.index, "fail0"), 0) or 0)
+        nulls = int(row[_alias(p.index, "nulls")]) if p.kind == "kept" else rows - int(row[_alias(p.index, "n")])
+        if not p.nullable and p.kind != "text":
+            fails = max(fails - nulls, 0)  # counted apart: a missing value in a column that is not Nullable
+        out.append(ColumnPlan(**{**p.__dict__, "failures": fails, "nulls": nulls}))
+    return out
+
+
+def order_key(plans: list[ColumnPlan], key: list[str] | None = None) -> list[str]:
+    """A sensible ORDER BY: the given key; else up to two low-cardinality text columns (fewest
+    values first) and the first date column; else an ``id``-like integer; else none. Nullable
+    columns are never part of it."""
+    if key:
+        return list(key)
+    solid = [p for p in plans if not p.nullable]
+    low = sorted((p for p in solid if p.type.startswith("LowCardinality") and p.distinct), key=lambda p: p.distinct or 0)
+    dates = [p for p in solid if kind_of(p.type) in ("date", "datetime")]
+    out = [p.name for p in low[:2]] + [p.name for p in dates[:1]]
+    if out:
+        return out
+    ids = [p for p in solid if kind_of(p.type) == "int" and (p.name == "id" or p.name.endswith("_id"))]
+    return [ids[0].name] if ids else []

@@ -1,0 +1,854 @@
+"""Sources: what can be loaded, and how ClickHouse reads each one.
+
+Every source becomes a *raw relation* (:class:`Raw`): something the engine can ``SELECT`` from
+whose text columns are ``String`` (typed sources keep their types), plus a source row number.
+
+===========================  ====================================================================
+source                       how it is read
+===========================  ====================================================================
+CSV / TSV / TXT (.gz .bz2    sniffed in Python (encoding, delimiter, header); rows parsed by
+.xz)                         ClickHouse's ``file()`` as ``String`` columns, read in place (a
+                             non-UTF-8 file is first re-encoded to a temporary UTF-8 copy)
+JSON array / NDJSON          ``file(..., 'JSONEachRow')``, every value read as text
+Parquet                      ``file(..., 'Parquet')``, its own types kept
+Excel .xlsx .xlsm .xls .xlsb python-calamine (the ``etl`` extra) into a staging table
+.ods
+http(s):// URL               sniffed from its first megabyte; the engine's ``url()`` reads it
+                             once into a staging table (server-side on a ClickHouse server)
+postgresql://u:p@h:p/db/tbl  the engine's ``postgresql()`` / ``mysql()`` table functions, once,
+mysql:// (mariadb://)        into a staging table; with ``query=``, psycopg's ``COPY`` or
+                             pymysql's streaming cursor (the ``etl`` extra)
+pandas DataFrame, pyarrow    inserted into a staging table; typed columns keep their types,
+Table (anything with         text columns are inspected
+``to_pandas``)
+===========================  ====================================================================
+
+A local file read through a ClickHouse *server* (not the embedded engine) is streamed to it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import math
+import re
+import shutil
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlglot import exp
+
+from .._optional import import_extra
+from ..errors import BivoiceError, QueryError, SourceError
+from ..sql.clickhouse import Connection
+from . import clean as c
+from . import engine
+from .infer import RawColumn
+from .names import DIALECT, STAGE_PREFIX, check_names, clean_names, ident, qualified, table
+from .progress import Progress
+from .sniff import COMPRESSED, TextFormat, detect_header, open_binary, sniff
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
+JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+ROW = "_bivoice_row"
+EXTRA = "_bivoice_extra"
+CHUNK_ROWS = 200_000
+
+_CONNECT_CODES = {279, 614, 1000, 210, 209}  # connection refused / failed, socket timeout
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a source. ``None`` means detect (encoding, delimiter, header) or default."""
+
+    encoding: str | None = None
+    delimiter: str | None = None
+    header: bool | None = None
+    sheet: str | int | None = None
+    query: str | None = None
+    clean_names: bool | None = None
+    fmt: str | None = None
+
+
+@dataclass
+class Raw:
+    """A relation the engine reads the rows from (a table function or a staging table)."""
+
+    relation: exp.Expression
+    columns: list[RawColumn]
+    row: exp.Expression
+    extra: str | None = None
+    settings: list[exp.Expression] = field(default_factory=list)
+    text_source: bool = False
+    size_bytes: int | None = None
+    rows: int | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    staged: bool = False
+
+
+class Scratch:
+    """The temporary tables and files of one load; :meth:`cleanup` removes them all."""
+
+    def __init__(self, conn: Connection, database: str, load_id: str) -> None:
+        self.conn, self.database, self.load_id = conn, database, load_id
+        self.tables: list[str] = []
+        self._dir: Path | None = None
+
+    def table(self, what: str) -> str:
+        name = f"{STAGE_PREFIX}{what}_{self.load_id}"
+        self.tables.append(name)
+        return name
+
+    def file(self, suffix: str) -> Path:
+        if self._dir is None:
+            self._dir = Path(tempfile.mkdtemp(prefix="bivoice-etl-"))
+        return self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
+
+    def cleanup(self) -> list[str]:
+        """Drop every staging table and temporary file; returns what could not be removed."""
+        left: list[str] = []
+        for name in reversed(self.tables):
+            try:
+                self.conn.command(exp.Drop(tables=[table(self.database, name)], kind="TABLE", exists=True))
+            except BivoiceError:
+                left.append(name)
+        self.tables.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+        return left
+
+
+def _settings(**values: Any) -> list[exp.Expression]:
+    return [exp.EQ(this=exp.column(k), expression=c.lit(v) if isinstance(v, str) else exp.Literal.number(int(v)))
+            for k, v in values.items()]
+
+
+def _structure(columns: list[tuple[str, str]]) -> str:
+    """A table function's structure argument, with every name quoted by sqlglot."""
+    return ", ".join(
+        exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT)).sql(DIALECT) for n, t in columns
+    )
+
+
+def _names(raw: list[str], clean: bool) -> list[str]:
+    return clean_names([str(n) for n in raw]) if clean else check_names(list(raw))
+
+
+# ------------------------------------------------------------------ the Source kinds
+
+
+class Source:
+    """A resolved source: ``kind`` and a ``label`` safe to show and store (no passwords)."""
+
+    kind = "source"
+    label = ""
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        raise NotImplementedError
+
+
+def _describe(conn: Connection, relation: exp.Expression, settings: list[exp.Expression], what: str) -> list[tuple[str, str]]:
+    q = exp.select(exp.Star()).from_(relation).limit(0)
+    if settings:
+        q.set("settings", settings)
+    try:
+        df = engine.read(conn, exp.Describe(this=q.subquery()))
+    except QueryError as exc:
+        raise SourceError(f"ClickHouse could not read {what}: {exc}".split(" (hint:")[0]) from exc
+    return [(str(r.name), str(r.type)) for r in df.itertuples()]
+
+
+def _stage_from(conn: Connection, scratch: Scratch, progress: Progress, raw: Raw, label: str) -> Raw:
+    """Copy a readable relation once into a MergeTree staging table (URLs, databases)."""
+    name = scratch.table("raw")
+    defs = [(rc.source, rc.type) for rc in raw.columns] + ([(raw.extra, "String")] if raw.extra else [])
+    create = exp.Create(
+        this=exp.Schema(this=table(scratch.database, name),
+                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
+                                     for n, t in [*defs, (ROW, "UInt64")]]),
+        kind="TABLE",
+        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
+    )
+    conn.command(create)
+    select = exp.select(*[c.col(n) for n, _ in defs], exp.alias_(raw.row, ROW, quoted=True)).from_(raw.relation)
+    if raw.settings:
+        select.set("settings", raw.settings)
+    progress.step("reading " + label, size_bytes=raw.size_bytes, rows=raw.rows)
+    conn.command(exp.insert(select, exp.Schema(this=table(scratch.database, name),
+                                               expressions=[ident(n) for n, _ in defs] + [ident(ROW)])))
+    progress.advance()
+    return Raw(relation=table(scratch.database, name), columns=raw.columns, row=c.col(ROW), extra=raw.extra,
+               text_source=raw.text_source, details=raw.details, staged=True)
+
+
+@dataclass
+class TextFile(Source):
+    """CSV/TSV and other delimited text."""
+
+    path: Path
+    options: ReadOptions
+    kind: str = "csv"
+
+    def __post_init__(self) -> None:
+        self.label = str(self.path)
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        fmt = sniff(self.path, encoding=self.options.encoding, delimiter=self.options.delimiter, header=self.options.header)
+        self.kind = "tsv" if fmt.delimiter == "\t" else "csv"
+        names = _names(list(fmt.names), self.options.clean_names is not False)
+        path = self.path if fmt.utf8 else _transcode(self.path, fmt, scratch, progress)
+        columns = [RawColumn(n, n) for n in names]
+        settings, format_name = _text_format(fmt.delimiter, fmt.header)
+        structure = _structure([(n, "String") for n in names] + [(EXTRA, "String")])
+        details = {"format": self.kind.upper(), "encoding": fmt.encoding, "delimiter": fmt.delimiter,
+                   "header": str(fmt.header).lower()}
+        size = path.stat().st_size if path.suffix.lower() not in COMPRESSED else None
+        if conn.embedded and not stage:
+            relation = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit(format_name), c.lit(structure)))
+            return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
+                       extra=EXTRA, settings=settings, text_source=True, size_bytes=size, details=details)
+        return _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
+
+
+def _text_format(delimiter: str, header: bool) -> tuple[list[exp.Expression], str]:
+    """Read settings and format for delimited text, every field as text. A tab-separated file
+    is CSV with tabs (quotes and all), which ClickHouse reads as CustomSeparated with CSV
+    escaping: its CSV format refuses a tab delimiter."""
+    common = dict(input_format_with_names_use_header=0, input_format_csv_detect_header=0)
+    if delimiter == "\t":
+        settings = _settings(format_custom_escaping_rule="CSV", format_custom_field_delimiter="\t",
+                             input_format_custom_allow_variable_number_of_columns=1, **common)
+        return settings, "CustomSeparatedWithNames" if header else "CustomSeparated"
+    settings = _settings(format_csv_delimiter=delimiter, input_format_csv_allow_variable_number_of_columns=1,
+                         input_format_csv_trim_whitespaces=0, input_format_csv_empty_as_default=1, **common)
+    return settings, "CSVWithNames" if header else "CSV"
+
+
+def _transcode(path: Path, fmt: TextFormat, scratch: Scratch, progress: Progress) -> Path:
+    """A UTF-8 copy of a file in another encoding (streamed, 1 MiB at a time)."""
+    out = scratch.file(".csv")
+    progress.step(f"re-encoding from {fmt.encoding}")
+    decoder = codecs.getincrementaldecoder(fmt.encoding)(errors="strict")
+    try:
+        with open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
+            first = True
+            while chunk := src.read(1 << 20):
+                text = decoder.decode(chunk)
+                if first:
+                    text, first = text.lstrip("\ufeff"), False
+                dst.write(text)
+            dst.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path.name} is not readable as {fmt.encoding}: {exc.reason} after its first megabyte.",
+                          hint="pass encoding= with the file's real encoding") from exc
+    return out
+
+
+def _stream_to_stage(conn: Connection, scratch: Scratch, progress: Progress, path: Path, format_name: str,
+                     columns: list[RawColumn], settings: list[exp.Expression], details: dict[str, str], label: str) -> Raw:
+    """A local file sent to a ClickHouse server (which cannot open the notebook's files)."""
+    name = scratch.table("raw")
+    defs = [(rc.source, "String") for rc in columns] + [(EXTRA, "String")]
+    conn.command(exp.Create(
+        this=exp.Schema(this=table(scratch.database, name),
+                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
+                                     for n, t in [*defs, (ROW, "UInt64")]]),
+        kind="TABLE",
+        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
+    ))
+    progress.step("sending " + label, size_bytes=path.stat().st_size)
+
+    def chunks() -> Iterator[bytes]:
+        with open_binary(path) as f:
+            while block := f.read(1 << 20):
+                yield block
+
+    try:
+        conn.client.raw_insert(qualified(scratch.database, name), [n for n, _ in defs], chunks(), fmt=format_name,
+                               settings={s.this.name: s.expression.this for s in settings})
+    except Exception as exc:  # clickhouse-connect's own errors
+        raise SourceError(f"Sending {path.name} to ClickHouse failed: {str(exc).splitlines()[0][:300]}") from exc
+    progress.advance()
+    return Raw(relation=table(scratch.database, name), columns=columns, row=c.col(ROW), extra=EXTRA,
+               text_source=True, details=details, staged=True)
+
+
+@dataclass
+class JsonFile(Source):
+    path: Path
+    options: ReadOptions
+    kind: str = "json"
+
+    def __post_init__(self) -> None:
+        self.label = str(self.path)
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        with open_binary(self.path) as f:
+            head = f.read(4096)
+        if not head.lstrip(codecs.BOM_UTF8 + b" \t\r\n"):
+            raise SourceError(f"{self.path.name} is empty.", hint="a JSON source needs at least one object")
+        if head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1] not in (b"{", b"["):
+            raise SourceError(f"{self.path.name} is not JSON objects (one per line, or an array of them).")
+        settings = _settings(
+            input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
+            input_format_json_read_bools_as_strings=1, input_format_json_read_numbers_as_strings=1,
+            input_format_json_infer_incomplete_types_as_strings=1, input_format_json_ignore_unknown_keys_in_named_tuple=1,
+            input_format_skip_unknown_fields=1,
+        )
+        if not conn.embedded:
+            raise SourceError("JSON files load into a ClickHouse server only through the embedded engine in this version.",
+                              hint="load the file with dsn='chdb://...' or convert it to CSV")
+        probe = exp.Table(this=c.fn("file", c.lit(str(self.path)), c.lit("JSONEachRow")))
+        keys = [n for n, _ in _describe(conn, probe, settings, self.path.name)]
+        if not keys:
+            raise SourceError(f"{self.path.name} has no keys.")
+        names = _names(keys, self.options.clean_names is not False)
+        structure = _structure([(k, "Nullable(String)") for k in keys])
+        relation = exp.Table(this=c.fn("file", c.lit(str(self.path)), c.lit("JSONEachRow"), c.lit(structure)))
+        columns = [RawColumn(n, k) for n, k in zip(names, keys)]
+        return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
+                   settings=settings, text_source=True, size_bytes=self.path.stat().st_size,
+                   details={"format": "JSONEachRow"})
+
+
+@dataclass
+class ParquetFile(Source):
+    path: Path
+    options: ReadOptions
+    kind: str = "parquet"
+
+    def __post_init__(self) -> None:
+        self.label = str(self.path)
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        if self.path.stat().st_size == 0:
+            raise SourceError(f"{self.path.name} is empty.")
+        if not conn.embedded:
+            raise SourceError("Parquet files load into a ClickHouse server only through the embedded engine in this version.",
+                              hint="load the file with dsn='chdb://...'")
+        relation = exp.Table(this=c.fn("file", c.lit(str(self.path)), c.lit("Parquet")))
+        described = _describe(conn, relation, [], self.path.name)
+        names = _names([n for n, _ in described], self.options.clean_names is not False)
+        columns = [RawColumn(n, s, t) for n, (s, t) in zip(names, described)]
+        return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
+                   size_bytes=self.path.stat().st_size, details={"format": "Parquet"})
+
+
+# ------------------------------------------------------------------ Python-side sources
+
+
+def _cell(v: Any) -> str | None:
+    """A spreadsheet or object cell as text (None for empty)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+    if isinstance(v, dt.datetime):
+        return v.isoformat(sep=" ")
+    if isinstance(v, (dt.date, dt.time)):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    s = str(v)
+    return s if s != "" else None
+
+
+def _frame_types(df: pd.DataFrame) -> list[str]:
+    """ClickHouse types for a DataFrame's typed columns; ``String`` for text to inspect."""
+    out = []
+    for name in df.columns:
+        s = df[name]
+        kind = s.dtype.kind
+        nullable = bool(s.isna().any())
+        if pd.api.types.is_bool_dtype(s):
+            base = "Bool"
+        elif kind == "i":
+            base = "Int64"
+        elif kind == "u":
+            base = "UInt64"
+        elif kind == "f":
+            base = "Float64"
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            valid = s.dropna()
+            midnight = bool(len(valid)) and bool((valid == valid.dt.normalize()).all())
+            base = "Date32" if midnight else "DateTime64(3)"
+        else:
+            out.append("String")
+            continue
+        out.append(f"Nullable({base})" if nullable else base)
+    return out
+
+
+def _insert_frame(conn: Connection, scratch: Scratch, progress: Progress, df: pd.DataFrame, names: list[str],
+                  types: list[str], label: str) -> Raw:
+    """Stage a DataFrame: text columns as Nullable(String), typed ones as they are."""
+    name = scratch.table("raw")
+    stage_types = ["Nullable(String)" if t == "String" else t for t in types]
+    conn.command(exp.Create(
+        this=exp.Schema(this=table(scratch.database, name),
+                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
+                                     for n, t in [*zip(names, stage_types), (ROW, "UInt64")]]),
+        kind="TABLE",
+        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
+    ))
+    progress.step("staging " + label, rows=len(df))
+    total = len(df)
+    for start in range(0, max(total, 1), CHUNK_ROWS):
+        part = df.iloc[start : start + CHUNK_ROWS]
+        if part.empty:
+            break
+        out = pd.DataFrame(index=range(len(part)))
+        for col_name, src, t in zip(names, part.columns, types):
+            s = part[src]
+            if t == "String":
+                values = s.astype(object).tolist() if s.dtype == object else s.astype(object).where(s.notna(), None).tolist()
+                out[col_name] = pd.Series([_cell(v) for v in values], dtype=object)
+            elif t.startswith(("Date32", "Nullable(Date32")):
+                out[col_name] = pd.to_datetime(s).dt.date.where(s.notna(), None).reset_index(drop=True)
+            else:
+                out[col_name] = s.reset_index(drop=True)
+        out[ROW] = range(start + 1, start + len(part) + 1)
+        conn.insert_df(scratch.database, name, out)
+        progress.rows_done(start + len(part), total)
+        progress.check()
+    progress.advance()
+    columns = [RawColumn(n, n, "String" if t == "String" else t) for n, t in zip(names, stage_types)]
+    return Raw(relation=table(scratch.database, name), columns=columns, row=c.col(ROW), staged=True)
+
+
+@dataclass
+class Frame(Source):
+    df: pd.DataFrame
+    options: ReadOptions
+    kind: str = "dataframe"
+
+    def __post_init__(self) -> None:
+        self.label = f"{type(self.df).__name__} ({len(self.df):,} rows x {len(self.df.columns)} columns)"
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        if len(self.df.columns) == 0:
+            raise SourceError("The DataFrame has no columns.")
+        names = _names([str(x) for x in self.df.columns] if self.options.clean_names else list(self.df.columns),
+                       bool(self.options.clean_names))
+        return _insert_frame(conn, scratch, progress, self.df, names, _frame_types(self.df), "DataFrame")
+
+
+@dataclass
+class Excel(Source):
+    path: Path
+    options: ReadOptions
+    kind: str = "excel"
+
+    def __post_init__(self) -> None:
+        self.label = str(self.path) + (f" [{self.options.sheet}]" if self.options.sheet is not None else "")
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        calamine = import_extra("python_calamine", "etl", package="python-calamine")
+        if self.path.stat().st_size == 0:
+            raise SourceError(f"{self.path.name} is empty.")
+        progress.step(f"reading {self.path.name}")
+        try:
+            wb = calamine.CalamineWorkbook.from_path(str(self.path))
+            sheets = list(wb.sheet_names)
+            sheet = self.options.sheet
+            if sheet is None:
+                sheet = sheets[0] if sheets else None
+            elif isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit() and sheet not in sheets):
+                idx = int(sheet)
+                if not 0 <= idx < len(sheets):
+                    raise SourceError(f"{self.path.name} has {len(sheets)} sheets; there is no sheet {idx}.",
+                                      hint=f"sheets are: {', '.join(sheets)}")
+                sheet = sheets[idx]
+            if sheet not in sheets:
+                raise SourceError(f"{self.path.name} has no sheet {sheet!r}.", hint=f"sheets are: {', '.join(sheets)}")
+            rows = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
+        except SourceError:
+            raise
+        except Exception as exc:  # calamine raises its own error types for corrupt files
+            raise SourceError(f"{self.path.name} could not be read as a spreadsheet: {exc}") from exc
+        rows = [[_cell(v) for v in r] for r in rows]
+        while rows and not any(v is not None for v in rows[-1]):
+            rows.pop()
+        if not rows:
+            raise SourceError(f"Sheet {sheet!r} of {self.path.name} is empty.")
+        width = max(len(r) for r in rows)
+        header = self.options.header
+        if header is None:
+            header = detect_header([[v or "" for v in r] for r in rows[:200]])
+        raw_names = [(rows[0][j] if j < len(rows[0]) and rows[0][j] is not None else "") for j in range(width)] \
+            if header else [f"column_{j}" for j in range(1, width + 1)]
+        body = rows[1:] if header else rows
+        names = _names(raw_names, self.options.clean_names is not False)
+        df = pd.DataFrame([r + [None] * (width - len(r)) for r in body], columns=names, dtype=object)
+        raw = _insert_frame(conn, scratch, progress, df, names, ["String"] * width, self.path.name)
+        raw.details = {"format": "Excel", "sheet": str(sheet), "header": str(header).lower()}
+        return raw
+
+
+# ------------------------------------------------------------------ URLs and databases
+
+
+def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str]:
+    req = urllib.request.Request(url, headers={"Range": f"bytes=0-{size - 1}", "User-Agent": "bivoice-jupyter"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310 - http(s) only, checked by the caller
+            return resp.read(size), resp.headers.get_content_type() or ""
+    except urllib.error.HTTPError as exc:
+        raise SourceError(f"{_safe_url(url)} answered HTTP {exc.code} {exc.reason}.") from exc
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SourceError(f"Could not reach {_safe_url(url)}: {reason}.", hint="check the address and the network") from exc
+
+
+def _safe_url(url: str) -> str:
+    u = urllib.parse.urlsplit(url)
+    if u.password is None:
+        return url
+    netloc = (f"{u.username}@" if u.username else "") + (u.hostname or "") + (f":{u.port}" if u.port else "")
+    return urllib.parse.urlunsplit(u._replace(netloc=netloc))
+
+
+@dataclass
+class Url(Source):
+    url: str
+    options: ReadOptions
+    kind: str = "url"
+
+    def __post_init__(self) -> None:
+        self.label = _safe_url(self.url)
+
+    def _format(self, content_type: str, sample: bytes) -> str:
+        if self.options.fmt:
+            return self.options.fmt
+        suffix = Path(urllib.parse.urlsplit(self.url).path).suffix.lower()
+        if suffix in PARQUET_SUFFIXES or sample[:4] == b"PAR1" or "parquet" in content_type:
+            return "parquet"
+        if suffix in JSON_SUFFIXES or "json" in content_type:
+            return "json"
+        return "csv"
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        progress.step("probing " + self.label)
+        sample, content_type = _fetch_sample(self.url)
+        if not sample.strip():
+            raise SourceError(f"{self.label} is empty.")
+        fmt = self._format(content_type, sample)
+        url_lit = c.lit(self.url)
+        if fmt == "csv":
+            local = scratch.file(".sample")
+            local.write_bytes(sample)
+            tf = sniff(local, encoding=self.options.encoding, delimiter=self.options.delimiter, header=self.options.header)
+            if codecs.lookup(tf.encoding).name not in ("utf-8",) and not _single_byte(tf.encoding):
+                raise SourceError(f"{self.label} is {tf.encoding}, which the engine cannot read from a URL.",
+                                  hint="download it and load the file")
+            names = _names(list(tf.names), self.options.clean_names is not False)
+            structure = _structure([(n, "String") for n in names] + [(EXTRA, "String")])
+            settings, format_name = _text_format(tf.delimiter, tf.header)
+            relation = exp.Table(this=c.fn("url", url_lit, c.lit(format_name), c.lit(structure)))
+            columns = [RawColumn(n, n) for n in names]
+            details = {"format": "CSV", "encoding": tf.encoding, "delimiter": tf.delimiter, "header": str(tf.header).lower()}
+            if not _single_byte(tf.encoding):
+                raw = Raw(relation=relation, columns=columns, row=_row_number(), extra=EXTRA, settings=settings,
+                          text_source=True, details=details)
+                return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
+            # a single-byte encoding: the engine converts each value as it stages them
+            inner = exp.select(*[c.fn("convertCharset", c.col(n), c.lit(_icu(tf.encoding)), c.lit("UTF-8")).as_(n, quoted=True)
+                                 for n in names], c.col(EXTRA), _row_number().as_(ROW, quoted=True)).from_(relation)
+            inner.set("settings", settings)
+            raw = Raw(relation=inner.subquery("_converted"), columns=columns, row=c.col(ROW), extra=EXTRA,
+                      text_source=True, details=details)
+            return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
+        if fmt == "json":
+            settings = _settings(input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
+                                 input_format_json_read_bools_as_strings=1, input_format_json_read_numbers_as_strings=1,
+                                 input_format_json_infer_incomplete_types_as_strings=1, input_format_skip_unknown_fields=1)
+            keys = [n for n, _ in _describe(conn, exp.Table(this=c.fn("url", url_lit, c.lit("JSONEachRow"))), settings, self.label)]
+            names = _names(keys, self.options.clean_names is not False)
+            relation = exp.Table(this=c.fn("url", url_lit, c.lit("JSONEachRow"),
+                                           c.lit(_structure([(k, "Nullable(String)") for k in keys]))))
+            raw = Raw(relation=relation, columns=[RawColumn(n, k) for n, k in zip(names, keys)], row=_row_number(),
+                      settings=settings, text_source=True, details={"format": "JSONEachRow"})
+        else:
+            relation = exp.Table(this=c.fn("url", url_lit, c.lit("Parquet")))
+            described = _describe(conn, relation, [], self.label)
+            names = _names([n for n, _ in described], self.options.clean_names is not False)
+            raw = Raw(relation=relation, columns=[RawColumn(n, s, t) for n, (s, t) in zip(names, described)],
+                      row=_row_number(), details={"format": "Parquet"})
+        return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
+
+
+def _row_number() -> exp.Expression:
+    return exp.Add(this=exp.column("_row_number"), expression=c.lit(1))
+
+
+def _single_byte(encoding: str) -> bool:
+    """An ASCII-compatible one-byte-per-character codec (Windows-125x, ISO-8859-x, KOI8 ...):
+    the engine can convert its values in place."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return bool(re.match(r"^(cp12\d\d|cp437|cp85\d|cp86\d|iso8859-\d+|latin-1|koi8-[ru]|mac-[a-z]+)$", name))
+
+
+def _icu(encoding: str) -> str:
+    """ICU's name for a Python single-byte codec (what ``convertCharset`` understands)."""
+    name = codecs.lookup(encoding).name
+    m = re.match(r"^cp(125\d)$", name)
+    if m:
+        return f"windows-{m.group(1)}"
+    m = re.match(r"^iso8859-(\d+)$", name)
+    if m:
+        return f"ISO-8859-{m.group(1)}"
+    return {"latin-1": "ISO-8859-1", "koi8-r": "KOI8-R", "koi8-u": "KOI8-U", "mac-roman": "macintosh"}.get(name, name)
+
+
+@dataclass(frozen=True)
+class DbUrl:
+    """``postgresql://user:password@host:port/database/[schema.]table`` (or ``mysql://``)."""
+
+    kind: str
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    schema: str | None
+    table: str | None
+
+    @property
+    def display(self) -> str:
+        where = f"{self.database}/{self.schema + '.' if self.schema else ''}{self.table or ''}".rstrip("/")
+        return f"{self.kind}://{self.user}@{self.host}:{self.port}/{where}"
+
+
+def parse_db_url(url: str) -> DbUrl:
+    u = urllib.parse.urlsplit(url)
+    scheme = u.scheme.lower().split("+")[0]
+    kind = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql", "mariadb": "mysql"}.get(scheme)
+    if kind is None:
+        raise SourceError(f"Unknown database scheme {u.scheme!r}.", hint="use postgresql:// or mysql://")
+    parts = [urllib.parse.unquote(p) for p in u.path.split("/") if p]
+    query = dict(urllib.parse.parse_qsl(u.query))
+    if not parts:
+        raise SourceError(f"{_safe_url(url)} names no database.", hint=f"{kind}://user:password@host:port/database/table")
+    database = parts[0]
+    tbl = query.get("table") or (parts[1] if len(parts) > 1 else None)
+    schema = query.get("schema")
+    if tbl and "." in tbl and schema is None:
+        schema, tbl = tbl.split(".", 1)
+    try:
+        port = u.port or (5432 if kind == "postgresql" else 3306)
+    except ValueError as exc:
+        raise SourceError(f"{_safe_url(url)} has a bad port.") from exc
+    return DbUrl(kind, u.hostname or "127.0.0.1", port, urllib.parse.unquote(u.username or ""),
+                 urllib.parse.unquote(u.password or ""), database, schema, tbl)
+
+
+@dataclass
+class Database(Source):
+    url: str
+    options: ReadOptions
+    kind: str = "database"
+
+    def __post_init__(self) -> None:
+        self.db = parse_db_url(self.url)
+        self.kind = self.db.kind
+        if self.options.query:
+            self.label = f"{self.db.display} query: {' '.join(self.options.query.split())[:200]}"
+        else:
+            if not self.db.table:
+                raise SourceError(f"{self.db.display} names no table.",
+                                  hint=f"{self.db.kind}://user:password@host:port/database/table, or pass query=")
+            self.label = self.db.display
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self.db.password, "***") if self.db.password else text
+
+    def _fail(self, exc: Exception) -> SourceError:
+        code = getattr(exc, "code", None)
+        msg = self._scrub(str(exc).split(" (hint:")[0])
+        if code in _CONNECT_CODES or "onnection" in msg or "refused" in msg:
+            return SourceError(f"Could not connect to {self.db.display}: {msg}",
+                               hint="check that the server runs, and the host, port, user and password")
+        return SourceError(f"Reading {self.db.display} failed: {msg}")
+
+    def table_function(self) -> exp.Expression:
+        d = self.db
+        args = [c.lit(f"{d.host}:{d.port}"), c.lit(d.database), c.lit(d.table or ""), c.lit(d.user), c.lit(d.password)]
+        if d.kind == "postgresql" and d.schema:
+            args.append(c.lit(d.schema))
+        elif d.kind == "mysql" and d.schema:
+            args[1] = c.lit(d.schema)
+        return exp.Table(this=c.fn("postgresql" if d.kind == "postgresql" else "mysql", *args))
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        if self.options.query:
+            return self._open_query(conn, scratch, progress)
+        relation = self.table_function()
+        try:
+            described = _describe(conn, relation, [], self.db.display)
+        except SourceError as exc:
+            raise self._fail(exc.__cause__ or exc) from None
+        names = _names([n for n, _ in described], self.options.clean_names is not False)
+        columns = [RawColumn(n, s, t) for n, (s, t) in zip(names, described)]
+        raw = Raw(relation=relation, columns=columns, row=c.fn("rowNumberInAllBlocks"),
+                  details={"format": self.db.kind, "table": f"{self.db.schema + '.' if self.db.schema else ''}{self.db.table}"})
+        if not stage:
+            return raw
+        try:
+            return _stage_from(conn, scratch, progress, raw, self.db.display)
+        except QueryError as exc:
+            raise self._fail(exc) from None
+
+    def _open_query(self, conn: Connection, scratch: Scratch, progress: Progress) -> Raw:
+        """A query runs in the source database through its Python driver, streamed as CSV."""
+        progress.step("querying " + self.db.display)
+        names_raw, chunks = (_pg_copy if self.db.kind == "postgresql" else _mysql_rows)(self.db, self.options.query or "", self._fail)
+        names = _names(names_raw, self.options.clean_names is not False)
+        name = scratch.table("raw")
+        conn.command(exp.Create(
+            this=exp.Schema(this=table(scratch.database, name),
+                            expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build("Nullable(String)", dialect=DIALECT))
+                                         for n in names]),
+            kind="TABLE",
+            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                                   exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
+        ))
+        try:
+            conn.client.raw_insert(qualified(scratch.database, name), names, chunks, fmt="CSV",
+                                   settings={"input_format_csv_empty_as_default": 1})
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - driver or clickhouse-connect errors
+            raise self._fail(exc) from exc
+        progress.advance()
+        return Raw(relation=table(scratch.database, name), columns=[RawColumn(n, n, "Nullable(String)") for n in names],
+                   row=c.fn("rowNumberInAllBlocks"), details={"format": self.db.kind, "query": "yes"}, staged=True)
+
+
+def _pg_copy(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[bytes]]:
+    psycopg = import_extra("psycopg", "etl")
+    from psycopg import sql as pgsql
+
+    try:
+        pg = psycopg.connect(host=db.host, port=db.port, user=db.user, password=db.password, dbname=db.database,
+                             connect_timeout=10, autocommit=True)
+    except psycopg.Error as exc:
+        raise fail(exc) from exc
+    try:
+        with pg.cursor() as cur:
+            cur.execute(pgsql.SQL("SELECT * FROM ({}) AS bivoice_q LIMIT 0").format(pgsql.SQL(query)))
+            names = [d.name for d in cur.description or []]
+    except psycopg.Error as exc:
+        pg.close()
+        raise fail(exc) from exc
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            with pg.cursor() as cur, cur.copy(pgsql.SQL("COPY ({}) TO STDOUT (FORMAT csv)").format(pgsql.SQL(query))) as cp:
+                for block in cp:
+                    yield bytes(block)
+        except psycopg.Error as exc:
+            raise fail(exc) from exc
+        finally:
+            pg.close()
+
+    return names, chunks()
+
+
+def _mysql_rows(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[bytes]]:
+    pymysql = import_extra("pymysql", "etl", package="PyMySQL")
+    cursors = import_extra("pymysql.cursors", "etl", package="PyMySQL")
+
+    try:
+        my = pymysql.connect(host=db.host, port=db.port, user=db.user, password=db.password,
+                             database=db.schema or db.database, connect_timeout=10, charset="utf8mb4",
+                             cursorclass=cursors.SSCursor)
+        cur = my.cursor()
+        cur.execute(query)
+    except pymysql.Error as exc:
+        raise fail(exc) from exc
+    names = [d[0] for d in cur.description or []]
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            while rows := cur.fetchmany(20_000):
+                buf = io.StringIO()
+                w = csv.writer(buf, lineterminator="\n")
+                w.writerows(["\\N" if v is None else _cell(v) if not isinstance(v, str) else v for v in r] for r in rows)
+                yield buf.getvalue().encode("utf-8")
+        except pymysql.Error as exc:
+            raise fail(exc) from exc
+        finally:
+            my.close()
+
+    return names, chunks()
+
+
+# ------------------------------------------------------------------ resolving what was given
+
+
+def resolve(source: Any, options: ReadOptions) -> Source:
+    """The :class:`Source` for a path, URL, database URL, DataFrame or Arrow table."""
+    if isinstance(source, pd.DataFrame):
+        return Frame(source, options)
+    if hasattr(source, "to_pandas") and not isinstance(source, (str, Path)):
+        try:
+            return Frame(source.to_pandas(), options)
+        except Exception as exc:  # noqa: BLE001 - any library's conversion error
+            raise SourceError(f"Could not convert the {type(source).__name__} to a DataFrame: {exc}") from exc
+    if isinstance(source, str) and re.match(r"^[a-zA-Z][a-zA-Z0-9+]*://", source.strip()):
+        scheme = source.split("://", 1)[0].lower()
+        if scheme in ("http", "https"):
+            return Url(source.strip(), options)
+        if scheme.split("+")[0] in ("postgresql", "postgres", "mysql", "mariadb"):
+            return Database(source.strip(), options)
+        if scheme == "file":
+            source = urllib.parse.unquote(urllib.parse.urlsplit(source).path)
+        else:
+            raise SourceError(f"Cannot load from {scheme}:// addresses.",
+                              hint="use a file path, http(s)://, postgresql:// or mysql://")
+    if isinstance(source, (str, Path)):
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise SourceError(f"No file at {path}.", hint="check the path, or pass a DataFrame")
+        if path.is_dir():
+            raise SourceError(f"{path} is a folder, not a file.")
+        path = path.resolve()
+        suffix = path.suffix.lower()
+        if suffix in COMPRESSED:
+            suffix = Path(path.stem).suffix.lower()
+        fmt = (options.fmt or "").lower()
+        if path.stat().st_size == 0:
+            raise SourceError(f"{path} is empty.", hint="a CSV needs at least a header row")
+        if fmt in ("csv", "tsv") or (not fmt and suffix in TEXT_SUFFIXES):
+            return TextFile(path, options)
+        if fmt == "json" or (not fmt and suffix in JSON_SUFFIXES):
+            return JsonFile(path, options)
+        if fmt == "parquet" or (not fmt and suffix in PARQUET_SUFFIXES):
+            return ParquetFile(path, options)
+        if fmt == "excel" or (not fmt and suffix in EXCEL_SUFFIXES):
+            return Excel(path, options)
+        raise SourceError(f"{path.name}: unknown file type {path.suffix!r}.",
+                          hint="CSV/TSV, JSON/NDJSON, Parquet and Excel load; pass fmt='csv' to read it as CSV")
+    raise SourceError(f"Cannot load a {type(source).__name__}.",
+                      hint="pass a file path, a URL, a database URL, or a pandas DataFrame")

@@ -1,0 +1,137 @@
+"""Databases as sources: a real PostgreSQL and a real MariaDB (Debian packages), started on
+127.0.0.1 for the session, read by ClickHouse's postgresql()/mysql() table functions (tables)
+and by psycopg / PyMySQL (queries). Without the servers these tests skip; under CI=true they
+fail (make system-deps installs them)."""
+
+from __future__ import annotations
+
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+from bivoice_jupyter import Workspace
+from bivoice_jupyter.errors import SourceError
+from conftest import IN_CI
+from fixtures.etl import servers
+
+
+def _start(kind: str) -> servers.Server:
+    try:
+        return servers.start_postgres() if kind == "postgresql" else servers.start_mariadb()
+    except FileNotFoundError as exc:
+        message = f"{exc} (make system-deps installs it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = _start("postgresql")
+    psql = servers.find("psql", ("/usr/lib/postgresql/*/bin",))
+    sql = """
+        CREATE SCHEMA sales;
+        CREATE TABLE orders (id int PRIMARY KEY, name text, amount numeric(10,2), placed timestamp,
+                             amount_text text, flag text);
+        INSERT INTO orders
+          SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE 'name ' || g END, g * 1.25,
+                 timestamp '2024-01-01' + g * interval '1 hour',
+                 CASE WHEN g = 4000 THEN 'n/a?' ELSE '$' || to_char(g * 10.5, 'FM999,999.00') END,
+                 CASE WHEN g % 2 = 0 THEN 'yes' ELSE 'no' END
+          FROM generate_series(1, 5000) AS g;
+        CREATE TABLE sales.items (sku text, qty int);
+        INSERT INTO sales.items VALUES ('A', 1), ('B', 2);
+    """
+    env = {"PGPASSWORD": servers.PASSWORD}
+    try:
+        subprocess.run([psql, "-h", "127.0.0.1", "-p", str(server.port), "-U", servers.USER, "-d", "shop",
+                        "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, env=env, timeout=60)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mariadb():
+    server = _start("mysql")
+    client = servers.find("mariadb") or servers.find("mysql")
+    sql = """
+        CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(50), since DATE, spend DECIMAL(10,2),
+                                     spend_text VARCHAR(20), city VARCHAR(30) CHARACTER SET utf8mb4);
+        INSERT INTO customers SELECT seq, CONCAT('c', seq), DATE_ADD('2020-01-01', INTERVAL seq DAY),
+               seq / 4, CONCAT(FORMAT(seq * 1000 / 3, 2), ' €'), IF(seq % 3 = 0, 'Zürich', 'Köln')
+          FROM seq_1_to_3000;
+    """
+    try:
+        subprocess.run([client, f"--socket={server.folder / 'sock'}", "-u", "root", "--default-character-set=utf8mb4",
+                        "shop", "-e", sql], check=True, capture_output=True, timeout=60)
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
+    return Workspace(database="etl_db")
+
+
+def test_postgres_table_through_the_engine(etl: Workspace, postgres: servers.Server) -> None:
+    report = etl.load(postgres.url("shop", "orders"), table="pg_orders", if_exists="replace")
+    cols = dict(report.columns)
+    assert cols["id"] == "Int32" and cols["amount"] == "Decimal(10, 2)" and cols["placed"].startswith("DateTime64")
+    assert cols["name"] == "Nullable(String)" and cols["flag"] == "Bool"
+    assert cols["amount_text"] == "Decimal(18, 2)"  # "$1,234.50" text, cleaned; one "n/a?" rejected
+    assert report.rows_read == 5_000 and report.rows_rejected == 1
+    assert etl.sql("SELECT amount_text FROM pg_orders WHERE id = 1000")["amount_text"].iloc[0] == Decimal("10500")
+    assert servers.PASSWORD not in report.source and report.source.startswith("postgresql://etl@127.0.0.1")
+
+
+def test_postgres_schema_table_and_query(etl: Workspace, postgres: servers.Server) -> None:
+    report = etl.load(postgres.url("shop", "sales.items"), table="pg_items", if_exists="replace")
+    assert report.rows_loaded == 2
+    report = etl.load(postgres.url("shop"), table="pg_query", if_exists="replace",
+                      query="SELECT id, amount, placed, flag FROM orders WHERE id <= 100")
+    assert report.rows_loaded == 100
+    assert dict(report.columns) == {"id": "Int64", "amount": "Float64", "placed": "DateTime64(3)", "flag": "Bool"}
+
+
+def test_mariadb_table_and_query(etl: Workspace, mariadb: servers.Server) -> None:
+    report = etl.load(mariadb.url("shop", "customers"), table="my_customers", if_exists="replace")
+    cols = dict(report.columns)
+    assert cols["id"] == "Int32" and cols["spend"].startswith("Decimal") and cols["since"].startswith("Date")
+    assert cols["spend_text"] == "Decimal(18, 2)" and cols["city"] == "LowCardinality(String)"
+    assert report.rows_loaded == 3_000
+    assert set(etl.sql("SELECT DISTINCT city FROM my_customers")["city"]) == {"Zürich", "Köln"}
+    report = etl.load(mariadb.url("shop"), table="my_query", if_exists="replace",
+                      query="SELECT id, since, city FROM customers WHERE id <= 10")
+    assert report.rows_loaded == 10 and dict(report.columns)["since"] == "Date32"
+
+
+def test_preview_of_a_database_table(etl: Workspace, postgres: servers.Server) -> None:
+    p = etl.preview(postgres.url("shop", "orders"), rows=3)
+    assert len(p.rows) == 3 and "amount_text" in set(p.schema["column"])
+    assert "pg_preview" not in set(etl.tables()["table"])
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_refused_connection_is_a_clear_error(etl: Workspace, kind: str) -> None:
+    port = servers.free_port()  # nothing listens there
+    url = f"{kind}://{servers.USER}:{servers.PASSWORD}@127.0.0.1:{port}/shop/orders"
+    with pytest.raises(SourceError, match="Could not connect") as info:
+        etl.load(url, table="refused")
+    assert servers.PASSWORD not in str(info.value) and servers.PASSWORD not in repr(info.value.__cause__)
+    assert "refused" not in set(etl.tables()["table"])
+    with pytest.raises(SourceError, match="Could not connect"):
+        etl.load(url.rsplit("/", 1)[0], table="refused", query="SELECT 1")
+
+
+def test_wrong_password_and_missing_table(etl: Workspace, postgres: servers.Server, mariadb: servers.Server) -> None:
+    with pytest.raises(SourceError) as info:
+        etl.load(postgres.url("shop", "orders", password="wrong-one"), table="nope")
+    assert "wrong-one" not in str(info.value)
+    with pytest.raises(SourceError, match="nope_table|doesn't exist|does not exist"):
+        etl.load(mariadb.url("shop", "nope_table"), table="nope")
+    history = etl.load_history(3)
+    assert (history["status"] == "failed").all()
+    assert not history["error"].str.contains("wrong-one").any()

@@ -1,0 +1,65 @@
+"""%etl in an in-process IPython shell whose failures re-raise: load, preview, history."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from IPython.testing import globalipapp
+from IPython.utils.capture import capture_output
+
+from bivoice_jupyter.errors import BivoiceError, SourceError
+from bivoice_jupyter.etl import Preview
+from bivoice_jupyter.models import LoadReport
+from fixtures.etl import messy
+
+
+@pytest.fixture(scope="module")
+def ip(ws):  # noqa: ARG001 - ws opens the session's chDB first
+    shell = globalipapp.start_ipython()
+    if shell is None:
+        shell = globalipapp.get_ipython()
+    else:
+        # start_ipython() hands the shell out once; tests/test_magics.py asks for it again later
+        del globalipapp.start_ipython.already_called
+    shell.run_line_magic("load_ext", "bivoice_jupyter")
+    return shell
+
+
+def run(ip, code: str):
+    with capture_output() as captured:
+        result = ip.run_cell(code)
+    result.raise_error()
+    return captured
+
+
+def test_load_preview_history(ip, tmp_path) -> None:
+    path = messy.orders_csv(tmp_path / "orders.csv", rows=400, bad_from=100, bad_every=1000)
+    captured = run(ip, f"%etl load {path} --table magic_orders --replace --database etl_magic --out rep")
+    report = ip.user_ns["rep"]
+    assert isinstance(report, LoadReport) and report.rows_loaded == 399 and report.rows_rejected == 1
+    assert len(captured.outputs) == 1 and "Loaded 399 rows" in report._repr_html_()
+    run(ip, f"%etl preview {path} --rows 3 --database etl_magic --out pre")
+    assert isinstance(ip.user_ns["pre"], Preview) and len(ip.user_ns["pre"].rows) == 3
+    run(ip, "%etl history --rows 5 --database etl_magic --out hist")
+    assert ip.user_ns["hist"].iloc[0]["target"] == "etl_magic.magic_orders"
+
+
+def test_options_reach_the_load(ip, tmp_path) -> None:
+    path = tmp_path / "semi.txt"
+    path.write_text("k;v\n1;a\n1;a\n2;b\n")
+    run(ip, f"%etl load {path} --table magic_semi --database etl_magic --replace --delimiter ';' --dedup --out r")
+    assert ip.user_ns["r"].rows_loaded == 2 and ip.user_ns["r"].rows_duplicate == 1
+    ip.user_ns["frame"] = pd.DataFrame({"id": [1, 2], "n": ["5", "x"]})
+    run(ip, "%etl load frame --table magic_up --database etl_magic --upsert id --max-bad 60 --out u")
+    assert ip.user_ns["u"].mode == "upsert" and ip.user_ns["u"].rows_rejected == 1
+
+
+def test_errors_fail_the_cell_in_one_line(ip, tmp_path) -> None:
+    with pytest.raises(SourceError) as info:
+        run(ip, f"%etl load {tmp_path / 'missing.csv'} --table never --database etl_magic")
+    lines = info.value._render_traceback_()
+    assert lines[0].startswith("SourceError: No file at") and len(lines) == 2
+    with pytest.raises(BivoiceError, match="needs --table"):
+        run(ip, f"%etl load {tmp_path / 'missing.csv'}")
+    with pytest.raises(BivoiceError, match="exclude each other"):
+        run(ip, "%etl load frame --table t --replace --append")
