@@ -53,8 +53,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--orders", type=int, default=20_000)
     tr = sub.add_parser("transcribe", help="print what a recording says")
     tr.add_argument("audio")
+    from .reports.command import configure as _report_parser  # argparse only; papermill loads on use
+
+    _report_parser(sub.add_parser("report", help="run, schedule or freeze a report notebook (bivoice report -h)"))
     args = parser.parse_args(argv)
     try:
+        if args.command == "report":
+            from .reports.command import main as report_main
+
+            return report_main(args)
         if args.command == "transcribe":
             from .speech import transcribe
 

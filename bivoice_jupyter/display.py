@@ -12,6 +12,7 @@ charts work offline; later figures reuse it.
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -21,6 +22,7 @@ from IPython.display import HTML, display
 
 from .models import Answer
 
+PLOTLY_JSON = "application/vnd.plotly.v1+json"
 _PLOTLYJS_SENT = threading.Event()
 
 
@@ -33,7 +35,9 @@ class FigureOutput:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         if self._bundle is None:
-            bundle = dict(pio.renderers["plotly_mimetype"].to_mimebundle(self.figure.to_dict()))
+            # what plotly's "plotly_mimetype" renderer returns, without pio.renderers: importing
+            # it imports nbformat and jsonschema, seconds of a report's run
+            bundle = {PLOTLY_JSON: json.loads(pio.to_json(self.figure.to_dict(), validate=False, remove_uids=False))}
             first = not _PLOTLYJS_SENT.is_set()
             _PLOTLYJS_SENT.set()
             bundle["text/html"] = self.figure.to_html(
@@ -52,6 +56,9 @@ def answer_outputs(answer: Answer) -> list[Any]:
     return items
 
 
-def show_answer(answer: Answer) -> None:
-    for item in answer_outputs(answer):
-        display(item)
+def show_answer(answer: Answer, metadata: dict[str, Any] | None = None) -> None:
+    """Display an answer; ``metadata`` goes on its last output (the summary, always shown), where
+    the notebook saves it: %%voice stores the frozen answer there (reports/frozen.py)."""
+    items = answer_outputs(answer)
+    for i, item in enumerate(items):
+        display(item, metadata=metadata if i == len(items) - 1 else None)

@@ -16,7 +16,6 @@ never touches your own data, and exits non-zero when any step fails.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -30,41 +29,16 @@ REPO = HERE.parent
 NOTEBOOK = HERE / "quickstart.ipynb"
 SPOKEN = HERE / "audio" / "q1.wav"
 
-PLOTLY_JSON = "application/vnd.plotly.v1+json"
-PLOTLY_JS = "* plotly.js v"  # the banner at the top of plotly.min.js
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-
-
-def _kernel_path(folder: Path) -> str:
-    """A ``python3`` kernelspec that runs *this* interpreter, first on JUPYTER_PATH.
-
-    A user-level ``python3`` kernelspec would otherwise win over the virtualenv's and run the
-    notebook in another Python, without this package.
-    """
-    spec = folder / "kernels" / "python3"
-    spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(
-        json.dumps(
-            {
-                # log_level: ipykernel 7 warns on every start that the (loopback) kernel runs
-                # over TCP without encryption; the demo's output should show the demo.
-                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                         "--IPKernelApp.log_level=ERROR"],
-                "display_name": "Python 3 (bivoice demo)",
-                "language": "python",
-            }
-        )
-    )
-    return os.pathsep.join(filter(None, [str(folder), os.environ.get("JUPYTER_PATH")]))
-
 
 def execute(target: Path, *, home: Path, parameters: dict | None = None) -> None:
     """Execute the quickstart into ``target`` with papermill, in ``home``; exit on a failed cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from bivoice_jupyter.reports.runner import kernel_path
+
     with tempfile.TemporaryDirectory(prefix="bivoice-kernel-") as kernels:
-        env = {"BIVOICE_HOME": str(home), "JUPYTER_PATH": _kernel_path(Path(kernels))}
+        env = {"BIVOICE_HOME": str(home), "JUPYTER_PATH": kernel_path(Path(kernels))}
         saved = {k: os.environ.get(k) for k in (*env, "BIVOICE_DSN", "PLOTLY_RENDERER")}
         os.environ.pop("BIVOICE_DSN", None)
         os.environ.pop("PLOTLY_RENDERER", None)  # plotly's default in a kernel: its JSON mimetype
@@ -104,78 +78,37 @@ def errors_in(path: Path) -> list[str]:
     """The error outputs of an executed notebook, one line each."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
-    return [
-        f"cell {i}: {out.get('ename')}: {out.get('evalue')}"
-        for i, cell in enumerate(nb.cells)
-        for out in cell.get("outputs", [])
-        if out.get("output_type") == "error"
-    ]
+    from bivoice_jupyter.reports.export import errors_in as _errors_in
 
-
-def draw_charts(nb) -> int:  # noqa: ANN001 - a NotebookNode
-    """Make sure every Plotly output has an HTML version the exported page can draw offline.
-
-    nbconvert cannot draw plotly's JSON mimetype, which is all plotly emits for a figure shown
-    in a headless kernel (and all JupyterLab needs). Outputs without HTML get it here; plotly.js
-    (about 4.8 MB) goes inline once, in the first chart unless an earlier output carries it
-    already. Returns the number of charts the page draws.
-    """
-    import plotly.io as pio
-
-    charts, have_js = 0, False
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if PLOTLY_JSON in data and "text/html" not in data:
-                data["text/html"] = pio.to_html(
-                    data[PLOTLY_JSON], include_plotlyjs=not have_js, full_html=False, validate=False,
-                    default_width="100%", default_height=450,
-                )
-            html = data.get("text/html", "")
-            html = "".join(html) if isinstance(html, list) else html
-            have_js = have_js or PLOTLY_JS in html
-            charts += html.count("Plotly.newPlot(")
-    return charts
+    return _errors_in(nbformat.read(path, as_version=4))
 
 
 def export_html(executed: Path, html: Path) -> int:
-    """Export to HTML with working charts; return how many (fail when there are none)."""
-    import nbconvert
+    """Export to HTML with working charts (plotly.js inline once); return how many (fail when
+    there are none)."""
     import nbformat
 
-    nb = nbformat.read(executed, as_version=4)
-    charts = draw_charts(nb)
-    body, _ = nbconvert.HTMLExporter().from_notebook_node(nb)
-    if charts == 0 or body.count(PLOTLY_JS) != 1:
-        raise SystemExit(f"{html}: the page would draw no chart ({charts} figures, plotly.js "
-                         f"embedded {body.count(PLOTLY_JS)} times)")
-    html.write_text(body, encoding="utf-8")
+    from bivoice_jupyter.reports.errors import ReportError
+    from bivoice_jupyter.reports.export import atomic_write, to_html
+
+    try:
+        body, charts = to_html(nbformat.read(executed, as_version=4))
+    except ReportError as exc:
+        raise SystemExit(f"{html}: {exc}") from None
+    if charts == 0:
+        raise SystemExit(f"{html}: the page would draw no chart")
+    atomic_write(html, body)
     return charts
 
 
 def store(executed: Path) -> None:
-    """Copy the executed notebook's outputs into notebooks/quickstart.ipynb, kept small.
-
-    Run metadata goes, and so does the HTML twin of each chart (it may carry plotly.js, 4.8 MB):
-    JupyterLab draws the Plotly JSON, and the HTML export rebuilds the HTML (draw_charts). The
-    microphone's output and saved widget state go too: a stored copy of its JavaScript would go
-    stale, and the widget only works with a live kernel anyway.
-    """
+    """Copy the executed notebook's outputs into notebooks/quickstart.ipynb, kept small (no run
+    metadata, no chart HTML that may carry plotly.js, no microphone: see reports.export.slim)."""
     import nbformat
 
-    nb = nbformat.read(executed, as_version=4)
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    for cell in nb.cells:
-        cell.metadata.pop("papermill", None)
-        cell.metadata.pop("execution", None)
-        if cell.cell_type != "code":
-            continue
-        cell.outputs = [o for o in cell.outputs if WIDGET_VIEW not in o.get("data", {})]
-        for out in cell.outputs:
-            if PLOTLY_JSON in out.get("data", {}):
-                out["data"].pop("text/html", None)
+    from bivoice_jupyter.reports.export import slim
+
+    nb = slim(nbformat.read(executed, as_version=4))
     nbformat.validate(nb)
     nbformat.write(nb, NOTEBOOK)
 

@@ -1,6 +1,7 @@
-"""The quickstart notebook in real kernels: `make demo` end to end (papermill, HTML export, the
-spoken answer), and nbval comparing the cells marked ``# NBVAL_CHECK_OUTPUT`` with the outputs
-stored in the notebook (refresh them with ``python notebooks/run_demo.py --store``).
+"""The notebooks in real kernels: `make demo` end to end (papermill, HTML export, the spoken
+answer), and nbval comparing the cells marked ``# NBVAL_CHECK_OUTPUT`` of every notebook in
+notebooks/ with the outputs stored in it (refresh them with ``python notebooks/run_demo.py
+--store`` for the quickstart, ``bivoice report freeze NOTEBOOK`` for a report template).
 
 Each run is a process with its own BIVOICE_HOME: chDB lets one process use a data folder, and
 this test process may hold the session's.
@@ -20,6 +21,8 @@ pytestmark = [pytest.mark.notebook, pytest.mark.speech, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
+TEMPLATES = [p for p in NOTEBOOKS if p != QUICKSTART]
 
 
 def _run(cmd: list[str], home: Path | None = None) -> subprocess.CompletedProcess:
@@ -78,20 +81,23 @@ def test_demo_prints_a_spoken_answer(demo: tuple[Path, str]) -> None:
     assert "region" in printed.lower() and "Europe" in printed
 
 
-def test_stored_outputs_match_a_fresh_run(tmp_path: Path) -> None:
-    """nbval --nbval-lax: every cell runs, and the marked cells print what the notebook stores."""
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_stored_outputs_match_a_fresh_run(tmp_path: Path, notebook: Path) -> None:
+    """nbval --nbval-lax: every cell runs, and the marked cells print what the notebook stores
+    (refresh a report template's outputs with `bivoice report freeze NOTEBOOK`)."""
     result = _run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", str(QUICKSTART),
+        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env", str(notebook),
          "-p", "no:cacheprovider", "-q"],
         home=tmp_path / "home",
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
 
 
-def test_stored_notebook_is_small() -> None:
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_stored_notebook_is_small(notebook: Path) -> None:
     """No plotly.js (4.8 MB) and no widget state in the committed file."""
-    assert QUICKSTART.stat().st_size < 300_000
-    text = QUICKSTART.read_text(encoding="utf-8")
+    assert notebook.stat().st_size < 300_000
+    text = notebook.read_text(encoding="utf-8")
     assert "* plotly.js v" not in text and "widget-state" not in text
     audio = sum(p.stat().st_size for p in (REPO / "notebooks" / "audio").glob("*.wav"))
     assert 0 < audio < 1_000_000
@@ -112,3 +118,15 @@ def test_committed_audio_is_heard(name: str, words: tuple[str, ...]) -> None:
 
     text = transcribe(REPO / "notebooks" / "audio" / name).text.lower()
     assert all(w in text for w in words), text
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[p.stem for p in TEMPLATES])
+def test_report_templates_store_every_answer(template: Path) -> None:
+    """A report run replays each question from the answer stored in the template (frozen by
+    `bivoice report freeze`): every %voice/%%voice cell has one, with its intent and SQL."""
+    nb = nbformat.read(template, as_version=4)
+    asks = [c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith(("%%voice", "%voice"))]
+    assert asks and any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    for cell in asks:
+        (stored,) = cell.metadata["bivoice"]["answers"]
+        assert stored["intent"]["table"] and stored["sql"].startswith("SELECT"), cell.source
