@@ -16,9 +16,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench modules sit beside this file
 
 import _report  # noqa: E402
+import etl_load  # noqa: E402
+import guard_bench  # noqa: E402
+import nl2sql  # noqa: E402
 import pipeline_latency  # noqa: E402
+import speech_accuracy  # noqa: E402
 
-BENCHMARKS = {pipeline_latency.NAME: pipeline_latency.run}
+BENCHMARKS = {
+    pipeline_latency.NAME: pipeline_latency.run,
+    speech_accuracy.NAME: speech_accuracy.run,
+    guard_bench.NAME: lambda reps, progress: guard_bench.run(reps=max(reps, 5), progress=progress),
+    nl2sql.NAME: nl2sql.run,
+    etl_load.NAME: lambda reps, progress: etl_load.run(reps=min(reps, 2), progress=progress),
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ Each stage is timed (seconds) into ``Answer.timings``.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from . import charts
@@ -13,6 +15,9 @@ from .models import Answer, ChartKind, Intent, Transcript
 from .planner import OfflinePlanner, Reply, compile_intent
 from .sql.clickhouse import Connection
 from .sql.guard import Policy, guard
+
+if TYPE_CHECKING:  # pragma: no cover - the LLM planner loads only when asked for
+    from .planner.llm import AutoPlanner, LLMPlanner
 
 
 def _fmt(value: object) -> str:
@@ -48,7 +53,7 @@ def answer(
     *,
     conn: Connection,
     policy: Policy,
-    planner: OfflinePlanner,
+    planner: OfflinePlanner | LLMPlanner | AutoPlanner,
     chart: ChartKind | None = None,
     sql_only: bool = False,
     transcript: Transcript | None = None,
@@ -59,6 +64,15 @@ def answer(
     if transcript is not None and not transcript.text.strip():
         return Answer(question="", text="I heard nothing. Try again, a little closer to the microphone.",
                       transcript=transcript, timings=timings)
+    if not isinstance(planner, OfflinePlanner):
+        # the llm and auto planners run their own graph: plan -> guard -> execute, with repairs
+        def execute(sql: str, intent: Intent | None) -> Answer:
+            if chart is not None and intent is not None:
+                intent = intent.model_copy(update={"chart": chart})
+            return run_sql(sql, question=question, conn=conn, policy=policy, intent=intent, sql_only=sql_only,
+                           transcript=transcript, timings=timings, chart=chart)
+
+        return planner.answer(question, execute=execute, policy=policy, transcript=transcript, timings=timings)
     t = time.perf_counter()
     plan = planner.plan(question)
     timings["plan"] = time.perf_counter() - t

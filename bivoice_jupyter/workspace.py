@@ -15,11 +15,13 @@ import pandas as pd
 from . import history as _history
 from .config import Limits, parse_dsn
 from .errors import BivoiceError, WorkspaceError
+from .etl import history as _load_history
 from .etl import load as _load
+from .etl import preview as _preview
 from .models import Answer, ChartKind, LoadReport
 from .pipeline import answer as _answer
 from .pipeline import run_sql
-from .planner import OfflinePlanner
+from .planner import OfflinePlanner, ValueLookup
 from .sql.clickhouse import Connection, schema_generation
 from .sql.guard import Policy, guard
 from .sql.schema import Catalog, read_catalog
@@ -37,8 +39,14 @@ class Workspace:
     ``database``: where unqualified table names resolve and loads land.
     ``databases``: every database the workspace may read (default: just ``database``).
     Limits: ``max_execution_time`` (seconds), ``max_memory_usage`` (bytes), ``max_result_rows``
-    (rows; larger results are cut, with a notice) and ``limit`` (the LIMIT added to queries
-    that have none).
+    (rows; larger results are cut, with a notice), ``limit`` (the LIMIT added to queries
+    that have none), ``max_rows_to_read`` / ``max_bytes_to_read`` (rows / bytes read from
+    tables) and ``max_result_bytes`` (bytes; a larger result is stopped): see
+    :class:`~bivoice_jupyter.config.Limits`.
+    ``llm``: settings of the LLM planner (``bivoice_jupyter.planner.llm_config.LLMSettings``);
+    None reads ``BIVOICE_LLM_*`` from the environment or a ``.env`` file at each question, and
+    a dict overrides some of those (``{"model": "gpt-4o-mini"}``).
+    ``notes``: descriptions the LLM planner sees, keyed ``table`` or ``table.column``.
     """
 
     def __init__(
@@ -51,19 +59,28 @@ class Workspace:
         max_execution_time: float = 10.0,
         max_memory_usage: int = 2 * 1024**3,
         max_result_rows: int = 10_000,
+        max_rows_to_read: int = Limits.max_rows_to_read,
+        max_bytes_to_read: int = Limits.max_bytes_to_read,
+        max_result_bytes: int = Limits.max_result_bytes,
         speech_model: str | None = None,
         device: str | None = None,
+        llm: Any = None,
     ) -> None:
         self._dsn = parse_dsn(dsn)
         self.database = database
         self.databases = tuple(dict.fromkeys([database, *(databases or ())]))
-        self.limits = Limits(max_execution_time, max_memory_usage, max_result_rows, limit)
+        self.limits = Limits(max_execution_time, max_memory_usage, max_result_rows, limit,
+                             max_rows_to_read=max_rows_to_read, max_bytes_to_read=max_bytes_to_read,
+                             max_result_bytes=max_result_bytes)
         self.speech_model = speech_model
         self.device = device
         self._conn = Connection(self._dsn, self.limits)
         self._catalog: Catalog | None = None
         self._catalog_generation = -1
         self._planner: OfflinePlanner | None = None
+        self.llm = llm
+        self.notes: dict[str, str] = {}
+        self._llm_planner: Any = None
         if self._dsn.kind == "chdb" and database != "default":
             self._conn.command(_create_database(database))
 
@@ -99,8 +116,21 @@ class Workspace:
     @property
     def planner(self) -> OfflinePlanner:
         if self._planner is None:
-            self._planner = OfflinePlanner(self.catalog)
+            self._planner = OfflinePlanner(self.catalog, lookup=ValueLookup(self._conn))
         return self._planner
+
+    def planner_named(self, name: str) -> Any:
+        """The planner called ``name``: ``offline``, ``llm``, or ``auto`` (the offline planner
+        when it is confident, else the LLM, falling back to the offline planner's answer)."""
+        if name == "offline":
+            return self.planner
+        if name not in ("llm", "auto"):
+            raise BivoiceError(f"Unknown planner {name!r}.", hint="use offline, llm or auto")
+        from .planner.llm import AutoPlanner, LLMPlanner  # loads no LLM library until a question
+
+        if self._llm_planner is None:  # kept: it remembers the last turns for follow-ups
+            self._llm_planner = LLMPlanner(lambda: self.catalog, settings=lambda: self.llm, notes=self.notes)
+        return self._llm_planner if name == "llm" else AutoPlanner(self.planner, self._llm_planner)
 
     def tables(self) -> pd.DataFrame:
         """The readable tables: database, table, rows, columns."""
@@ -141,11 +171,13 @@ class Workspace:
         limit: int | None = None,
         chart: ChartKind | None = None,
         sql_only: bool = False,
+        planner: str = "offline",
     ) -> Answer:
-        """Answer a typed question: transcript-free, planned offline, guarded, charted."""
+        """Answer a typed question: transcript-free, planned (``planner``: ``offline``, ``llm``
+        or ``auto``), guarded, charted. ``Answer.planner`` says which planner answered."""
         if not isinstance(question, str):
             raise BivoiceError(f"A question is text, not {type(question).__name__}.")
-        ans = _answer(question, conn=self._conn, policy=self.policy(limit), planner=self.planner,
+        ans = _answer(question, conn=self._conn, policy=self.policy(limit), planner=self.planner_named(planner),
                       chart=chart, sql_only=sql_only)
         self._remember(ans)
         return ans
@@ -156,11 +188,16 @@ class Workspace:
         self._remember(ans)
         return ans
 
-    def transcribe(self, audio: Any) -> Any:
-        """Speech -> :class:`~bivoice_jupyter.models.Transcript` with the workspace's model."""
-        from .speech import transcribe
+    def transcribe(self, audio: Any, **options: Any) -> Any:
+        """Speech -> :class:`~bivoice_jupyter.models.Transcript` with the workspace's model,
+        biased towards its tables, columns and values (``prompt=None`` turns that off).
+        ``options`` go to :func:`bivoice_jupyter.speech.transcribe` (``language``, ``task``,
+        ``sample_rate``, ``max_seconds``, ...)."""
+        from .planner.words import identifier_words
+        from .speech import schema_prompt, transcribe
 
-        return transcribe(audio, model=self.speech_model, device=self.device)
+        options.setdefault("prompt", schema_prompt(self.catalog, words=identifier_words))
+        return transcribe(audio, model=self.speech_model, device=self.device, **options)
 
     def ask_audio(
         self,
@@ -169,12 +206,19 @@ class Workspace:
         limit: int | None = None,
         chart: ChartKind | None = None,
         sql_only: bool = False,
+        planner: str = "offline",
+        on_transcript: Any = None,
+        **speech: Any,
     ) -> Answer:
-        """Answer a spoken question: ``audio`` is a path, bytes, a file object or a 16 kHz array."""
+        """Answer a spoken question: ``audio`` is a path, bytes, a file object or an array of
+        samples (``sample_rate=`` Hz, default 16 kHz). ``speech`` options go to :meth:`transcribe`;
+        ``on_transcript(transcript)`` is called before planning (the microphone shows it)."""
         t = time.perf_counter()
-        transcript = self.transcribe(audio)
+        transcript = self.transcribe(audio, **speech)
         spent = time.perf_counter() - t
-        ans = _answer(transcript.text, conn=self._conn, policy=self.policy(limit), planner=self.planner,
+        if on_transcript is not None:
+            on_transcript(transcript)
+        ans = _answer(transcript.text, conn=self._conn, policy=self.policy(limit), planner=self.planner_named(planner),
                       chart=chart, sql_only=sql_only, transcript=transcript, timings={"transcribe": spent})
         self._remember(ans)
         return ans
@@ -188,15 +232,29 @@ class Workspace:
 
     # ------------------------------------------------------------- loading
 
-    def load(self, source: Any, table: str, *, if_exists: str = "fail") -> LoadReport:
-        """Load a CSV path or a DataFrame into ``table`` of the workspace's database, atomically.
+    def load(self, source: Any, table: str, *, if_exists: str = "fail", **options: Any) -> LoadReport:
+        """Load a file, URL, database table or DataFrame into ``table`` of the workspace's
+        database, cleaned and typed in ClickHouse, atomically (the twin of ``%etl load``).
 
-        ``if_exists``: ``fail`` (default), ``replace`` or ``append``. A failed load leaves the
-        previous table as it was. The schema catalog refreshes afterwards.
+        ``if_exists``: ``fail`` (default), ``replace``, ``append`` or ``upsert`` (with ``key=``).
+        A failed or interrupted load leaves the previous table as it was; rows that cannot be
+        cast go to ``<table>_rejected``. ``options`` are those of
+        :func:`bivoice_jupyter.etl.load` (``key``, ``dedup``, ``max_bad_share``, ``encoding``,
+        ``delimiter``, ``header``, ``sheet``, ``query``, ``progress`` ...). The schema catalog
+        refreshes afterwards.
         """
-        report = _load(self._conn, source, table=table, database=self.database, if_exists=if_exists)
+        report = _load(self._conn, source, table=table, database=self.database, if_exists=if_exists, **options)
         self.refresh()
         return report
+
+    def preview(self, source: Any, *, rows: int = 10, **options: Any) -> Any:
+        """The schema a load of ``source`` would get and its first ``rows`` rows, cleaned and
+        typed; nothing is loaded (the twin of ``%etl preview``)."""
+        return _preview(self._conn, source, database=self.database, rows=rows, **options)
+
+    def load_history(self, limit: int = 50) -> pd.DataFrame:
+        """The latest loads into the workspace's database, newest first (``%etl history``)."""
+        return _load_history(self._conn, self.database, limit)
 
 
 def _create_database(name: str) -> Any:

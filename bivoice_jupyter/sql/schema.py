@@ -35,13 +35,16 @@ def _kind(ch_type: str) -> str:
 class ColumnInfo:
     """A column; ``kind`` is number, date, text, bool or other; ``values`` are the distinct
     values of a text column with at most MAX_VALUES of them (else empty); ``newest`` is the
-    latest date of a date column ("last year" is relative to it, not to the clock)."""
+    latest date of a date column ("last year" is relative to it, not to the clock);
+    ``frequent`` holds the same values as ``values``, the most frequent first (the speech
+    prompt names those)."""
 
     name: str
     type: str
     kind: str
     values: tuple[str, ...] = ()
     newest: str | None = None  # for a date column: its latest value (ISO date), if any rows
+    frequent: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,12 @@ def _with_values(conn: Connection, db: str, table: str, columns: list[ColumnInfo
     dates = [c for c in columns if c.kind == "date"]
     if not text and not dates:
         return columns
-    # One scan per table: up to MAX_VALUES + 1 distinct values per text column, max per date.
+    # One scan per table: up to MAX_VALUES + 1 distinct values per text column, most frequent
+    # first, and the max per date. topK keeps 3 x N counters, so with at most N distinct values
+    # its counts (and so its order) are exact.
     parts: list[exp.Expression] = [
         exp.ParameterizedAgg(
-            this="groupUniqArray",
+            this="topK",
             expressions=[exp.Literal.number(MAX_VALUES + 1)],
             params=[exp.column(c.name, quoted=True)],
         ).as_(f"v{i}")
@@ -132,9 +137,10 @@ def _with_values(conn: Connection, db: str, table: str, columns: list[ColumnInfo
         for i, c in enumerate(text):
             values = _str_list(row[f"v{i}"])
             if len(values) <= MAX_VALUES:
-                found[c.name] = tuple(sorted(values))
+                found[c.name] = values
         for i, c in enumerate(dates):
             value = str(row[f"d{i}"] or "")[:10]
             if value and not value.startswith(("1970-01-01", "1900-01-01")):
                 newest[c.name] = value
-    return [ColumnInfo(c.name, c.type, c.kind, found.get(c.name, ()), newest.get(c.name)) for c in columns]
+    return [ColumnInfo(c.name, c.type, c.kind, tuple(sorted(found.get(c.name, ()))), newest.get(c.name),
+                       found.get(c.name, ())) for c in columns]

@@ -1,9 +1,14 @@
 """The microphone: an anywidget that records in the browser and sends the audio to the kernel.
 
-The browser sends one custom message per recording, ``{"type": "audio", "mime": ..., "size":
-n}``, with the audio bytes (webm/opus from MediaRecorder) as its only binary buffer. The kernel
-answers inside the message handler and shows the answer in an Output widget under the button;
-status, transcript and errors travel back as widget state. Nothing ever waits in a cell.
+Messages from the browser (``model.send``):
+
+* ``{"type": "audio", "mime": ..., "size": n}`` with the recording (webm/opus from
+  MediaRecorder) as its only binary buffer: transcribe, show the transcript, answer;
+* ``{"type": "text", "text": ...}``: the transcript as corrected by hand: answer it as typed.
+
+The kernel answers inside the message handler and shows the answer in an Output widget under
+the microphone; status (``transcribing``, ``planning``, ``done``, ``error``; the browser sets
+``listening``), transcript and errors travel back as widget state. Nothing ever waits in a cell.
 """
 
 from __future__ import annotations
@@ -19,34 +24,49 @@ import traitlets
 
 from ..display import answer_outputs
 from ..errors import BivoiceError
-from ..models import Answer
+from ..models import Answer, Transcript
 
 log = logging.getLogger(__name__)
-AudioHandler = Callable[[bytes, str], Answer]
+Heard = Callable[[Transcript], None]
+AudioHandler = Callable[[bytes, str, Heard], Answer]  # (audio, mime, heard) -> Answer
+TextHandler = Callable[[str], Answer]
+MAX_TEXT = 2_000  # characters: a corrected question, not a document
 
 
 class Microphone(anywidget.AnyWidget):
-    """Record / stop button, level meter and status line. ``on_audio(data, mime)`` answers."""
+    """Record / stop (or hold to talk), level meter, status line and an editable transcript.
+
+    ``on_audio(data, mime, heard)`` answers a recording and calls ``heard(transcript)`` as soon
+    as it knows the words; ``on_text(text)`` answers a corrected transcript.
+    """
 
     _esm = Path(__file__).with_name("microphone.js")
     _css = Path(__file__).with_name("microphone.css")
 
-    status = traitlets.Unicode("idle").tag(sync=True)  # idle, listening, transcribing, querying, done, error
+    status = traitlets.Unicode("idle").tag(sync=True)  # idle, listening, transcribing, planning, querying, done, error
     transcript = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
     answer_text = traitlets.Unicode("").tag(sync=True)
-    max_seconds = traitlets.Float(30.0).tag(sync=True)  # the browser stops recording after this
+    max_seconds = traitlets.Float(30.0).tag(sync=True)  # seconds: the browser stops recording after this
+    hold_key = traitlets.Unicode(" ").tag(sync=True)  # KeyboardEvent.key or .code held to talk while focused
 
-    def __init__(self, on_audio: AudioHandler | None = None, **kwargs: Any) -> None:
+    def __init__(self, on_audio: AudioHandler | None = None, on_text: TextHandler | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._on_audio = on_audio
+        self._on_text = on_text
         self.output = ipywidgets.Output()
         self.last_answer: Answer | None = None
-        self.on_msg(self._receive)
+        self.on_msg(self._receive)  # never name a method _handle_msg: it replaces ipywidgets' own
 
-    def _receive(self, _widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
-        if not isinstance(content, dict) or content.get("type") != "audio":
-            return  # messages of other kinds belong to other features
+    def _receive(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "audio":
+            self._audio(content, buffers)
+        elif kind == "text":
+            self._text(content)
+        # messages of other kinds belong to other features
+
+    def _audio(self, content: dict[str, Any], buffers: list[Any]) -> None:
         if not buffers:
             self._fail("The browser sent no audio.")
             return
@@ -58,8 +78,32 @@ class Microphone(anywidget.AnyWidget):
         if self._on_audio is None:
             self._fail("No workspace is attached to this microphone.")
             return
+        self._answer(lambda: self._on_audio(data, mime, self._heard))  # type: ignore[misc]
+
+    def _heard(self, transcript: Transcript) -> None:
+        # shown before the answer: the person can read it (and fix it) while planning runs
+        self.transcript = transcript.text
+        self.status = "planning"
+
+    def _text(self, content: dict[str, Any]) -> None:
+        text = str(content.get("text") or "").strip()
+        if not text:
+            self._fail("There is no question to ask: the text box is empty.")
+            return
+        if len(text) > MAX_TEXT:
+            self._fail(f"The question is {len(text):,} characters long; at most {MAX_TEXT:,} are accepted.")
+            return
+        if self._on_text is None:
+            self._fail("No workspace is attached to this microphone.")
+            return
+        self.error = ""
+        self.transcript = text
+        self.status = "planning"
+        self._answer(lambda: self._on_text(text))  # type: ignore[misc]
+
+    def _answer(self, ask: Callable[[], Answer]) -> None:
         try:
-            answer = self._on_audio(data, mime)
+            answer = ask()
         except BivoiceError as exc:
             self._fail(str(exc))
             return
@@ -67,7 +111,8 @@ class Microphone(anywidget.AnyWidget):
             self._fail(f"internal error: {type(exc).__name__}: {exc}")
             raise  # unexpected: also into the kernel log, never swallowed
         self.last_answer = answer
-        self.transcript = answer.transcript.text if answer.transcript else answer.question
+        heard = answer.transcript.text if answer.transcript else answer.question
+        self.transcript = heard or self.transcript
         self.answer_text = answer.text
         self.output.clear_output()
         for item in answer_outputs(answer):
@@ -82,18 +127,22 @@ class Microphone(anywidget.AnyWidget):
 def microphone(workspace: Any = None, **kwargs: Any) -> ipywidgets.VBox:
     """A microphone that answers into ``workspace`` (a new default Workspace when None).
 
-    Returns a VBox of the button and the Output where answers appear; the Microphone itself is
-    ``box.children[0]``.
+    ``kwargs`` go to ``Workspace.ask_audio`` and ``Workspace.ask`` (``limit``, ``chart``, ...).
+    Returns a VBox of the microphone and the Output where answers appear; the Microphone itself
+    is ``box.children[0]`` (also ``box.microphone``).
     """
     if workspace is None:
         from ..workspace import Workspace
 
         workspace = Workspace()
 
-    def on_audio(data: bytes, mime: str) -> Answer:
-        return workspace.ask_audio(data, **kwargs)
+    def on_audio(data: bytes, mime: str, heard: Heard) -> Answer:
+        return workspace.ask_audio(data, on_transcript=heard, **kwargs)
 
-    mic = Microphone(on_audio=on_audio)
+    def on_text(text: str) -> Answer:
+        return workspace.ask(text, **kwargs)
+
+    mic = Microphone(on_audio=on_audio, on_text=on_text)
     box = ipywidgets.VBox([mic, mic.output])
     box.microphone = mic  # type: ignore[attr-defined]
     return box

@@ -1,0 +1,146 @@
+// A person at the microphone, in a real browser: Debian's Chromium, driven by playwright-core,
+// with Chromium's fake microphone playing a spoken question. Opens a notebook in a running
+// JupyterLab, runs its cells (the last one is `%voice`), clicks Record, waits while the question
+// plays, clicks Stop, and waits for the transcript and a Plotly chart. Prints one JSON line.
+//
+//   node voice.mjs '{"base": "http://127.0.0.1:PORT", "token": "...", "notebook": "voice.ipynb",
+//                    "wav": "/abs/question.wav", "speechSeconds": 3.2, "screenshot": "/abs/out.png"}'
+//
+// Used by tests/test_browser.py; run `npm ci` here first (no browser is downloaded).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const opts = JSON.parse(process.argv[2]);
+const started = Date.now();
+const steps = [];
+const step = (name) => steps.push([name, (Date.now() - started) / 1000]);
+
+const profile = mkdtempSync(join(tmpdir(), "bivoice-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: opts.chromium || "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+    // %noloop: play the question once (without it Chromium loops the file)
+    `--use-file-for-fake-audio-capture=${opts.wav}%noloop`,
+  ],
+});
+const result = { ok: false, steps };
+const page = context.pages()[0] || (await context.newPage());
+const consoleErrors = [];
+page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+
+try {
+  await context.grantPermissions(["microphone"], { origin: opts.base });
+  // ?reset: no tabs or kernels from an earlier run come back
+  await page.goto(`${opts.base}/lab/tree/${opts.notebook}?reset&token=${opts.token}`);
+  await page.waitForFunction(
+    () => {
+      const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+      const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+      return k && k.status === "idle";
+    },
+    null,
+    { timeout: 60_000 },
+  );
+  step("notebook open, kernel idle");
+  result.secureContext = await page.evaluate(() => window.isSecureContext);
+
+  // Run every cell as a person does: click into the first, then Shift+Enter through them.
+  const cells = page.locator(".jp-Notebook .jp-Cell");
+  const count = await cells.count();
+  await cells.first().locator(".jp-InputArea-editor").click();
+  for (let i = 1; i <= count; i++) {
+    await page.keyboard.press("Shift+Enter");
+    await page
+      .locator(".jp-Notebook .jp-Cell")
+      .nth(i - 1)
+      .locator(".jp-InputPrompt", { hasText: `[${i}]:` })
+      .waitFor({ timeout: 90_000 });
+  }
+  step(`ran ${count} cells`);
+
+  const mic = page.locator(".bivoice-mic").first();
+  await mic.waitFor({ timeout: 30_000 });
+  const record = mic.locator("button.bivoice-record");
+  await record.click(); // a click: recording until the next click (a long press would be hold-to-talk)
+  await page.locator('.bivoice-mic[data-status="listening"]').waitFor({ timeout: 15_000 });
+  step("listening");
+  await page.waitForTimeout(Math.round((opts.speechSeconds + 0.7) * 1000));
+  await record.click();
+  step("stopped");
+  await page.waitForFunction(
+    () => {
+      const s = document.querySelector(".bivoice-mic")?.dataset.status;
+      return s === "done" || s === "error";
+    },
+    null,
+    { timeout: 90_000 },
+  );
+  step("answered");
+  result.status = await mic.getAttribute("data-status");
+  result.error = await mic.locator(".error").textContent();
+  result.transcript = await mic.locator("input.bivoice-transcript").inputValue();
+  // The answer's Output widget sits right under the microphone: its chart is a Plotly plot.
+  const chart = page.locator(".jp-OutputArea .js-plotly-plot, .jp-OutputArea .plotly-graph-div").first();
+  await chart.waitFor({ timeout: 30_000 }).catch(() => {});
+  result.chart = (await chart.count()) > 0 && (await chart.isVisible());
+  result.chartTitle = result.chart ? await chart.locator(".gtitle").first().textContent().catch(() => "") : "";
+  step("chart checked");
+  if (opts.screenshot) await page.screenshot({ path: opts.screenshot.replace(/\.png$/, "-spoken.png") });
+
+  // Hold to talk: press, hold past the click threshold, let go: listening, then transcribing.
+  // (The fake microphone has played its file by now: this one hears silence, "I heard nothing".)
+  const boxOf = await record.boundingBox();
+  await page.mouse.move(boxOf.x + boxOf.width / 2, boxOf.y + boxOf.height / 2);
+  await page.mouse.down();
+  await page.locator('.bivoice-mic[data-status="listening"]').waitFor({ timeout: 15_000 });
+  await page.waitForTimeout(1000);
+  await page.mouse.up();
+  await page.waitForFunction(() => document.querySelector(".bivoice-mic").dataset.status !== "listening", null,
+    { timeout: 10_000 });
+  result.afterHold = await mic.getAttribute("data-status");
+  await page.waitForFunction(
+    () => ["done", "error"].includes(document.querySelector(".bivoice-mic").dataset.status), null, { timeout: 60_000 });
+  step("hold to talk");
+  // Fix the transcript by hand and ask again: a "text" message, re-planned without audio.
+  const box = mic.locator("input.bivoice-transcript");
+  await box.fill(opts.corrected);
+  await box.press("Enter");
+  await page.waitForFunction(
+    (q) => {
+      const root = document.querySelector(".bivoice-mic");
+      const title = document.querySelector(".jp-OutputArea .js-plotly-plot .gtitle");
+      return root.dataset.status === "done" && title && title.textContent.includes(q);
+    },
+    opts.corrected,
+    { timeout: 30_000 },
+  );
+  result.corrected = await page.locator(".jp-OutputArea .js-plotly-plot .gtitle").first().textContent();
+  step("corrected transcript answered");
+
+  result.ok = result.status === "done" && result.chart;
+} catch (err) {
+  result.failure = String(err && err.stack ? err.stack : err);
+} finally {
+  result.consoleErrors = consoleErrors.slice(0, 10);
+  // JupyterLab's "get notified about news?" toast would cover a corner of the screenshot
+  await page.locator(".jp-toast-button", { hasText: "No" }).first().click({ timeout: 1000 }).catch(() => {});
+  await page.waitForTimeout(500);
+  if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true }).catch(() => {});
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+console.log(JSON.stringify(result));
+process.exit(result.ok ? 0 : 1);
