@@ -56,6 +56,9 @@ function el(tag, className, text) {
 function render({ model, el: host }) {
   const root = el("div", "bivoice-mic");
   root.tabIndex = 0; // focusable, so the hold key reaches it
+  // JupyterLab's shortcuts (Enter, Space, letters in command mode) stop at this element: keys
+  // typed here are ours (Lumino honours the attribute on any ancestor of the key's target).
+  root.setAttribute("data-lm-suppress-shortcuts", "true");
   const row = el("div", "bivoice-row");
   const button = el("button", "bivoice-record", "Record");
   button.title = "Click to record, click again to stop; or hold to talk";

@@ -117,7 +117,8 @@ try {
   // Fix the transcript by hand and ask again: a "text" message, re-planned without audio.
   const box = mic.locator("input.bivoice-transcript");
   await box.fill(opts.corrected);
-  await box.press("Enter");
+  await box.press("Enter"); // as a person would; the Ask button does the same
+  result.afterAsk = await mic.getAttribute("data-status");
   await page.waitForFunction(
     (q) => {
       const root = document.querySelector(".bivoice-mic");
@@ -125,7 +126,7 @@ try {
       return root.dataset.status === "done" && title && title.textContent.includes(q);
     },
     opts.corrected,
-    { timeout: 30_000 },
+    { timeout: 60_000 },
   );
   result.corrected = await page.locator(".jp-OutputArea .js-plotly-plot .gtitle").first().textContent();
   step("corrected transcript answered");
@@ -133,6 +134,8 @@ try {
   result.ok = result.status === "done" && result.chart;
 } catch (err) {
   result.failure = String(err && err.stack ? err.stack : err);
+  result.lastStatus = await page.locator(".bivoice-mic").first().getAttribute("data-status").catch(() => null);
+  result.lastError = await page.locator(".bivoice-mic .error").first().textContent().catch(() => null);
 } finally {
   result.consoleErrors = consoleErrors.slice(0, 10);
   // JupyterLab's "get notified about news?" toast would cover a corner of the screenshot
