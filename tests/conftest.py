@@ -63,3 +63,15 @@ def speak(tmp_path_factory: pytest.TempPathFactory):
         return made[text]
 
     return _speak
+
+
+@pytest.fixture(scope="session")
+def ip(ws):  # noqa: ARG001 - ws opens the session's chDB and loads the demo table first
+    """The one in-process IPython shell, with the extension loaded; failures re-raise through
+    ``run_cell(...).raise_error()``. IPython hands its global test shell out once, so every
+    module shares this fixture instead of calling ``start_ipython()`` itself."""
+    from IPython.testing import globalipapp
+
+    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
+    shell.run_line_magic("load_ext", "bivoice_jupyter")
+    return shell

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
 from bivoice_jupyter.errors import BivoiceError, SourceError
 from bivoice_jupyter.etl import Preview
 from bivoice_jupyter.models import LoadReport
 from fixtures.etl import messy
-
-
-@pytest.fixture(scope="module")
-def ip(ws):  # noqa: ARG001 - ws opens the session's chDB first
-    shell = globalipapp.start_ipython()
-    if shell is None:
-        shell = globalipapp.get_ipython()
-    else:
-        # start_ipython() hands the shell out once; tests/test_magics.py asks for it again later
-        del globalipapp.start_ipython.already_called
-    shell.run_line_magic("load_ext", "bivoice_jupyter")
-    return shell
 
 
 def run(ip, code: str):

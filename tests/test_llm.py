@@ -326,8 +326,7 @@ def test_auto_asks_the_model_only_when_the_offline_planner_is_unsure(llm_ws) -> 
 # --------------------------------------------------------------------------- the key, end to end
 
 
-def test_key_from_a_dotenv_file_is_used_and_never_stored(ws, llama_server: Server, tmp_path, monkeypatch) -> None:
-    from IPython.testing import globalipapp
+def test_key_from_a_dotenv_file_is_used_and_never_stored(ip, llama_server: Server, tmp_path, monkeypatch) -> None:
     from IPython.utils.capture import capture_output
 
     from bivoice_jupyter import history
@@ -340,13 +339,7 @@ def test_key_from_a_dotenv_file_is_used_and_never_stored(ws, llama_server: Serve
     monkeypatch.setenv("BIVOICE_ENV_FILE", str(env))
     for name in ("BIVOICE_LLM_BASE_URL", "BIVOICE_LLM_MODEL", "OPENAI_BASE_URL", "OPENAI_MODEL"):
         monkeypatch.delenv(name, raising=False)
-    shell = globalipapp.start_ipython()
-    if shell is None:
-        shell = globalipapp.get_ipython()
-    else:
-        # start_ipython() hands the one global shell out once; tests/test_magics.py asks again
-        del globalipapp.start_ipython.already_called
-    shell.run_line_magic("load_ext", "bivoice_jupyter")
+    shell = ip
     magics = shell.magics_manager.registry["VoiceMagics"]
     shell.run_line_magic("config", f"VoiceMagics.llm_base_url = {llama_server.base_url!r}")
     shell.run_line_magic("config", f"VoiceMagics.llm_model = {llama_server.model!r}")

@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from IPython.testing.globalipapp import start_ipython
 from IPython.utils.capture import capture_output
 
 from bivoice_jupyter.errors import BivoiceError, GuardRejected, UnmatchedTerm
 from bivoice_jupyter.models import Answer, LoadReport
-
-
-@pytest.fixture(scope="module")
-def ip(ws):  # noqa: ARG001 - ws loads the demo table first
-    shell = start_ipython()
-    shell.run_line_magic("load_ext", "bivoice_jupyter")
-    return shell
 
 
 def run(ip, code: str):

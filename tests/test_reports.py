@@ -186,20 +186,6 @@ def test_scope_refuses_an_empty_range(ws) -> None:
 # ------------------------------------------------------------------ frozen answers in the magic
 
 
-@pytest.fixture(scope="module")
-def ip(ws):  # noqa: ARG001 - ws loads the demo table first
-    from IPython.testing import globalipapp
-
-    shell = globalipapp.start_ipython()
-    if shell is None:
-        shell = globalipapp.get_ipython()
-    else:
-        # start_ipython() hands the one global shell out once; tests/test_magics.py asks again
-        del globalipapp.start_ipython.already_called
-    shell.run_line_magic("load_ext", "bivoice_jupyter")
-    return shell
-
-
 def _run(ip, code: str):
     from IPython.utils.capture import capture_output
 
