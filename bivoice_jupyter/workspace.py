@@ -115,8 +115,9 @@ class Workspace:
 
     @property
     def planner(self) -> OfflinePlanner:
+        catalog = self.catalog  # after a load anywhere in the process this drops the old planner
         if self._planner is None:
-            self._planner = OfflinePlanner(self.catalog, lookup=ValueLookup(self._conn))
+            self._planner = OfflinePlanner(catalog, lookup=ValueLookup(self._conn))
         return self._planner
 
     def planner_named(self, name: str) -> Any:

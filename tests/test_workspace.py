@@ -182,3 +182,9 @@ def test_empty_database_has_no_tables_and_says_so() -> None:
     assert empty.tables().empty
     with pytest.raises(BivoiceError, match="no tables"):
         empty.ask("total revenue")
+
+
+def test_planner_follows_loads_made_through_another_workspace(ws: Workspace) -> None:
+    ws.ask("total revenue by region")  # builds and caches the planner
+    Workspace().load(pd.DataFrame({"crew": ["x", "y"], "hours": [2, 5]}), table="shifts", if_exists="replace")
+    assert ws.planner.catalog.table("shifts") is not None
