@@ -24,6 +24,9 @@ class Transcript:
 
     ``duration_s`` is the audio's length and ``seconds`` the time recognition took, both in
     seconds; ``device``/``compute_type`` say where it ran (``cpu``/``int8``, ``cuda``/``float16``).
+    ``alternatives`` are the recogniser's other close readings of a short question, best first;
+    ``first_heard`` is set when one of them was answered instead of its first reading
+    (``text`` is then the reading answered).
     """
 
     text: str
@@ -33,6 +36,8 @@ class Transcript:
     model: str
     device: str
     compute_type: str
+    alternatives: tuple[str, ...] = ()
+    first_heard: str | None = None
 
 
 Aggregation = Literal["sum", "avg", "median", "min", "max", "count", "count_distinct"]
@@ -303,6 +308,9 @@ class Answer:
                 f"<dt>heard</dt><dd>{esc(t.text)} <small>({t.model}, {t.device}/{t.compute_type}, "
                 f"{t.duration_s:.1f} s of audio)</small></dd>"
             )
+            if t.first_heard:
+                out.append(f"<dt>first heard</dt><dd>{esc(t.first_heard)} <small>(another reading the recogniser "
+                           "kept fits the tables better, so that one was answered)</small></dd>")
         out.append(f"<dt>question</dt><dd>{esc(self.question)}</dd>")
         if self.intent is not None:
             out.append(f"<dt>intent ({esc(self.planner)})</dt><dd><code>{esc(self.intent.describe())}</code></dd>")

@@ -6,7 +6,7 @@ Each stage is timed (seconds) into ``Answer.timings``.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
@@ -58,8 +58,10 @@ def answer(
     sql_only: bool = False,
     transcript: Transcript | None = None,
     timings: dict[str, float] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Answer:
-    """Answer a question in words; ``transcript`` is passed when the words were spoken."""
+    """Answer a question in words; ``transcript`` is passed when the words were spoken.
+    ``on_stage(name)`` is called as planning and querying start (a status line shows it)."""
     timings = dict(timings or {})
     if transcript is not None and not transcript.text.strip():
         return Answer(question="", text="I heard nothing. Try again, a little closer to the microphone.",
@@ -70,9 +72,13 @@ def answer(
             if chart is not None and intent is not None:
                 intent = intent.model_copy(update={"chart": chart})
             return run_sql(sql, question=question, conn=conn, policy=policy, intent=intent, sql_only=sql_only,
-                           transcript=transcript, timings=timings, chart=chart)
+                           transcript=transcript, timings=timings, chart=chart, on_stage=on_stage)
 
+        if on_stage is not None:
+            on_stage("planning")
         return planner.answer(question, execute=execute, policy=policy, transcript=transcript, timings=timings)
+    if on_stage is not None:
+        on_stage("planning")
     t = time.perf_counter()
     plan = planner.plan(question)
     timings["plan"] = time.perf_counter() - t
@@ -82,7 +88,7 @@ def answer(
         plan = plan.model_copy(update={"chart": chart})
     sql = compile_intent(plan)
     return run_sql(sql, question=question, conn=conn, policy=policy, intent=plan, sql_only=sql_only,
-                   transcript=transcript, timings=timings, planner=planner.name)
+                   transcript=transcript, timings=timings, planner=planner.name, on_stage=on_stage)
 
 
 def run_sql(
@@ -97,8 +103,9 @@ def run_sql(
     timings: dict[str, float] | None = None,
     planner: str = "sql",
     chart: ChartKind | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Answer:
-    """Guard, run and chart one SQL text."""
+    """Guard, run and chart one SQL text (``on_stage("querying")`` just before it runs)."""
     timings = dict(timings or {})
     t = time.perf_counter()
     guarded = guard(sql, policy)
@@ -106,6 +113,8 @@ def run_sql(
     if sql_only:
         return Answer(question=question, text="SQL only; not run.", transcript=transcript, intent=intent,
                       sql=guarded.sql, timings=timings, planner=planner)
+    if on_stage is not None:
+        on_stage("querying")
     result = conn.run(guarded)
     timings["execute"] = result.seconds
     notices: list[str] = []

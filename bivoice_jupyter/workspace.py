@@ -189,16 +189,25 @@ class Workspace:
         self._remember(ans)
         return ans
 
-    def transcribe(self, audio: Any, **options: Any) -> Any:
+    def transcribe(self, audio: Any, *, fit: bool = True, **options: Any) -> Any:
         """Speech -> :class:`~bivoice_jupyter.models.Transcript` with the workspace's model,
         biased towards its tables, columns and values (``prompt=None`` turns that off).
+
+        With ``fit`` (default), of the recogniser's close readings of an English question the
+        one the offline planner reads most cleanly against the workspace's tables is returned
+        (``Transcript.first_heard`` keeps the first when another won; see
+        :mod:`bivoice_jupyter.planner.hearing`); ``fit=False`` gives the first reading as heard.
         ``options`` go to :func:`bivoice_jupyter.speech.transcribe` (``language``, ``task``,
         ``sample_rate``, ``max_seconds``, ...)."""
+        from .planner.hearing import choose
         from .planner.words import identifier_words
         from .speech import schema_prompt, transcribe
 
         options.setdefault("prompt", schema_prompt(self.catalog, words=identifier_words))
-        return transcribe(audio, model=self.speech_model, device=self.device, **options)
+        transcript = transcribe(audio, model=self.speech_model, device=self.device, **options)
+        if fit and transcript.language == "en" and self.catalog.tables:
+            transcript = choose(transcript, self.planner)
+        return transcript
 
     def ask_audio(
         self,
@@ -209,18 +218,21 @@ class Workspace:
         sql_only: bool = False,
         planner: str = "offline",
         on_transcript: Any = None,
+        on_stage: Any = None,
         **speech: Any,
     ) -> Answer:
         """Answer a spoken question: ``audio`` is a path, bytes, a file object or an array of
         samples (``sample_rate=`` Hz, default 16 kHz). ``speech`` options go to :meth:`transcribe`;
-        ``on_transcript(transcript)`` is called before planning (the microphone shows it)."""
+        ``on_transcript(transcript)`` is called before planning (the microphone shows it), and
+        ``on_stage(name)`` as each later stage starts (``planning``, ``querying``)."""
         t = time.perf_counter()
         transcript = self.transcribe(audio, **speech)
         spent = time.perf_counter() - t
         if on_transcript is not None:
             on_transcript(transcript)
         ans = _answer(transcript.text, conn=self._conn, policy=self.policy(limit), planner=self.planner_named(planner),
-                      chart=chart, sql_only=sql_only, transcript=transcript, timings={"transcribe": spent})
+                      chart=chart, sql_only=sql_only, transcript=transcript, timings={"transcribe": spent},
+                      on_stage=on_stage)
         self._remember(ans)
         return ans
 

@@ -64,6 +64,11 @@ class OfflinePlanner:
             vocab |= {w for c in lex.columns for w in (*c.parts, *c.words)}
         self.known = frozenset(vocab)
         self._column_words = frozenset(singular(w) for lex in self.tables for c in lex.columns for w in (*c.parts, *c.words))
+        words = frozenset(w for lex in self.tables for c in lex.columns for w in (*c.parts, *c.words))
+        #: words of the tables' column names, as said (planner.hearing repairs "my job level")
+        self.column_words = words | self._column_words
+        #: the words a misheard one may be put right to (planner.hearing: "medium" -> "median")
+        self.spoken_words = sorted(words | set(AGG_WORDS) | set(GRAINS) | SUP_DESC | SUP_ASC)
         self.strict = frozenset(FILLER | set(AGG_WORDS) | SUP_DESC | SUP_ASC | set(GRAINS) | COUNT_NOUNS | set(MONTHS))
 
     # ---------------------------------------------------------------- public

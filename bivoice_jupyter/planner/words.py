@@ -149,11 +149,21 @@ def identifier_parts(name: str) -> list[str]:
     return [p.lower() for p in re.split(r"[^A-Za-z0-9]+", spaced) if p]
 
 
+# An abbreviation whose meaning the part before it settles: ``yrsExp`` is years of experience.
+IN_CONTEXT: dict[tuple[str, str], str] = {
+    ("yrs", "exp"): "experience", ("years", "exp"): "experience", ("yr", "exp"): "experience",
+    ("life", "exp"): "expectancy",
+}
+
+
 def identifier_words(name: str) -> list[str]:
-    """``unitPrice`` -> [unit, price]; ``cust_ltv`` -> [customer, lifetime, value]."""
+    """``unitPrice`` -> [unit, price]; ``cust_ltv`` -> [customer, lifetime, value];
+    ``yrsExp`` -> [years, experience]."""
     words: list[str] = []
+    previous = ""
     for p in identifier_parts(name):
-        words.extend(ABBREVIATIONS.get(p, (p,))[0].split())
+        words.extend((IN_CONTEXT.get((previous, p)) or ABBREVIATIONS.get(p, (p,))[0]).split())
+        previous = p
     return words
 
 
@@ -247,7 +257,8 @@ def _ordinal(tokens: list[str], i: int) -> tuple[int, int] | None:
 
 def _dates_and_ordinals(tokens: list[str]) -> list[str]:
     """Ordinals only where they are dates or quarters ("the fifteenth of march" -> "15th of
-    march", "first quarter" -> "1st quarter"); elsewhere "first" stays a word (``first_reply``)."""
+    march", "first quarter" -> "1th quarter": one canonical ``<n>th`` form, which the date rules
+    read, never shown); elsewhere "first" stays a word (``first_reply``)."""
     out: list[str] = []
     i = 0
     months = set(MONTH_NAMES)

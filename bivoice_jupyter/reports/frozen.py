@@ -56,7 +56,9 @@ class FrozenAnswer(BaseModel):
         return magic_key(self.line, self.body)
 
     def transcript_object(self) -> Transcript | None:
-        return Transcript(**self.transcript) if self.transcript else None
+        if not self.transcript:
+            return None
+        return Transcript(**{**self.transcript, "alternatives": tuple(self.transcript.get("alternatives", ()))})
 
 
 def magic_key(line: str, body: str | None) -> tuple[str, str]:

@@ -14,6 +14,11 @@ instead of Whisper's fixed 30 s: the encoder is most of the cost of a short clip
 window keeps the accuracy of the full one where 5 to 7 s windows lost some
 (bench/speech_accuracy.py). Longer audio goes through faster-whisper's own loop, batched
 (``BatchedInferencePipeline``) on a GPU.
+
+A short question also returns the beam's other finished hypotheses whose score is within
+:data:`ALTERNATIVE_MARGIN` of the best (``Transcript.alternatives``): the planner picks the one
+that fits the workspace's tables (bivoice_jupyter.planner.hearing), which recovers words such as
+"by" heard as "I" when the beam holds the right reading in second place.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ SILENCE_RMS = 1e-4  # below this the clip is treated as silence, without running
 NO_SPEECH = 0.6  # Whisper's no-speech probability above which (with a low log-probability) nothing was said
 MIN_WINDOW_S = 10.0  # seconds of encoder input at least (see the module docstring)
 TOKENS_PER_SECOND = 10  # cap on the tokens decoded per second of audio (speech is 3 to 5): stops runaway loops
+ALTERNATIVES = 5  # hypotheses the beam returns for a short question (beam 5 finds them anyway)
+ALTERNATIVE_MARGIN = 0.5  # kept when their mean log-probability per token is this close to the best's
 BATCH_SIZE = 8  # windows decoded at once by BatchedInferencePipeline for long audio on a GPU
 TASKS = ("transcribe", "translate")
 
@@ -255,7 +262,7 @@ def transcribe(
     if duration < 0.1 or float(np.sqrt(np.mean(np.square(samples)))) < SILENCE_RMS:
         return _transcript(whisper, "", language or "en", duration, start)
     try:
-        text, heard = _recognise(whisper, samples, language, task, prompt, batch_size)
+        text, heard, others = _recognise(whisper, samples, language, task, prompt, batch_size)
     except SpeechError:
         raise
     except Exception as exc:  # CTranslate2 and av raise plain RuntimeError/ValueError
@@ -265,13 +272,14 @@ def transcribe(
         if _requested(device) != "auto":
             raise SpeechError(f"The CUDA libraries failed to load: {exc}", hint=_cuda_hint()) from exc
         whisper = _fall_back_to_cpu(whisper._bivoice_name, (whisper._bivoice_name, "cuda", whisper._bivoice_compute), exc)
-        text, heard = _recognise(whisper, samples, language, task, prompt, batch_size)
-    return _transcript(whisper, text, heard, duration, start)
+        text, heard, others = _recognise(whisper, samples, language, task, prompt, batch_size)
+    return _transcript(whisper, text, heard, duration, start, others)
 
 
-def _transcript(whisper: Any, text: str, language: str, duration: float, start: float) -> Transcript:
+def _transcript(whisper: Any, text: str, language: str, duration: float, start: float,
+                alternatives: tuple[str, ...] = ()) -> Transcript:
     return Transcript(text, language, duration, time.perf_counter() - start, whisper._bivoice_name,
-                      whisper._bivoice_device, whisper._bivoice_compute)
+                      whisper._bivoice_device, whisper._bivoice_compute, alternatives=alternatives)
 
 
 def _check_language(whisper: Any, language: str | None, task: str) -> str | None:
@@ -299,7 +307,7 @@ def window_frames(frames: int, full: int = 3000) -> int:
 
 
 def _recognise(whisper: Any, samples: np.ndarray, language: str | None, task: str, prompt: str | None,
-               batch_size: int | None) -> tuple[str, str]:
+               batch_size: int | None) -> tuple[str, str, tuple[str, ...]]:
     fe = whisper.feature_extractor
     if len(samples) <= fe.n_samples:
         return _decode_window(whisper, samples, language, task, prompt)
@@ -319,11 +327,11 @@ def _recognise(whisper: Any, samples: np.ndarray, language: str | None, task: st
         segments, info = whisper.transcribe(samples, vad_filter=False, **common)
     # Segments are generated lazily: decoding (and any CUDA library error) happens here.
     text = " ".join(s.text.strip() for s in segments if s.no_speech_prob < 0.8).strip()
-    return text, info.language
+    return text, info.language, ()
 
 
 def _decode_window(whisper: Any, samples: np.ndarray, language: str | None, task: str,
-                   prompt: str | None) -> tuple[str, str]:
+                   prompt: str | None) -> tuple[str, str, tuple[str, ...]]:
     """One window, decoded with CTranslate2 directly (faster-whisper always encodes 30 s)."""
     tok_mod = import_extra("faster_whisper.tokenizer", "voice", package="faster-whisper")
     fw_audio = import_extra("faster_whisper.audio", "voice", package="faster-whisper")
@@ -351,6 +359,7 @@ def _decode_window(whisper: Any, samples: np.ndarray, language: str | None, task
         patience=1.0,
         length_penalty=1.0,
         max_length=max_length,
+        num_hypotheses=ALTERNATIVES,
         return_scores=True,
         return_no_speech_prob=True,
         suppress_blank=True,
@@ -359,5 +368,22 @@ def _decode_window(whisper: Any, samples: np.ndarray, language: str | None, task
     ids = result.sequences_ids[0]
     avg_logprob = result.scores[0] * len(ids) / (len(ids) + 1)  # length_penalty 1: the score is per token
     if result.no_speech_prob > NO_SPEECH and avg_logprob < -1.0:  # faster-whisper's own silence rule
-        return "", language
-    return tokenizer.decode(ids).strip(), language
+        return "", language, ()
+    text = collapse_repeat(tokenizer.decode(ids).strip())
+    others: list[str] = []
+    for other, score in zip(result.sequences_ids[1:], result.scores[1:]):
+        alt = collapse_repeat(tokenizer.decode(other).strip())
+        if score >= result.scores[0] - ALTERNATIVE_MARGIN and alt and alt != text and alt not in others:
+            others.append(alt)
+    return text, language, tuple(others)
+
+
+def collapse_repeat(text: str) -> str:
+    """``"Total revenue by region. Total revenue by region."`` -> ``"Total revenue by region."``:
+    a short clip decoded with a prompt sometimes comes back said twice (seen with tiny.en)."""
+    words = text.split()
+    n = len(words)
+    if n >= 4 and n % 2 == 0 and [w.strip(".,?!").lower() for w in words[: n // 2]] == \
+            [w.strip(".,?!").lower() for w in words[n // 2:]]:
+        return " ".join(words[n // 2:])
+    return text
