@@ -5,7 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test bench bench-nl2sql lab system-deps clean
+.PHONY: demo test bench bench-nl2sql lab labextension system-deps clean
+# a recipe that fails leaves no target behind (a half-done labextension build is rebuilt)
+.DELETE_ON_ERROR:
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +49,27 @@ tests/browser/node_modules/.installed: tests/browser/package.json tests/browser/
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The JupyterLab extension (labextension/, TypeScript), built with @jupyterlab/builder from npm
+# into bivoice_jupyter/labextension (gitignored; the wheel carries it as shared-data, so users
+# need no node) and linked into .venv for JupyterLab (`jupyter labextension develop`, a symlink:
+# a rebuild shows after a page reload). `make demo` needs none of this.
+labextension/node_modules/.installed: labextension/package.json labextension/package-lock.json
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+LABEXT_SOURCES := $(wildcard labextension/src/*.ts labextension/style/* labextension/schema/*.json labextension/scripts/*) \
+	labextension/tsconfig.json labextension/package.json
+bivoice_jupyter/labextension/package.json: labextension/node_modules/.installed $(VENV)/.test-installed $(LABEXT_SOURCES)
+	cd labextension && PYTHON="$(abspath $(PY))" npm run --silent build
+	PATH="$(abspath $(VENV))/bin:$$PATH" jupyter labextension develop --overwrite . >/dev/null
+	touch $@
+
+labextension: bivoice_jupyter/labextension/package.json
+
 demo: $(VENV)/.demo-installed
 	$(PY) notebooks/run_demo.py
 
-test: system-deps $(VENV)/.test-installed tests/browser/node_modules/.installed
+test: system-deps $(VENV)/.test-installed tests/browser/node_modules/.installed labextension
 	$(PY) -m pytest
 
 bench: system-deps $(VENV)/.test-installed
@@ -64,3 +83,4 @@ lab: $(VENV)/.test-installed
 
 clean:
 	rm -rf $(VENV) out build dist *.egg-info .pytest_cache
+	rm -rf bivoice_jupyter/labextension labextension/lib labextension/tsconfig.tsbuildinfo labextension/node_modules

@@ -68,3 +68,9 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import load_ipython_extension as _load
 
     _load(ipython)
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension lies (``jupyter labextension develop`` reads it;
+    a wheel installs it to share/jupyter/labextensions/bivoice-jupyter)."""
+    return [{"src": "labextension", "dest": "bivoice-jupyter"}]

@@ -173,13 +173,15 @@ class Workspace:
         chart: ChartKind | None = None,
         sql_only: bool = False,
         planner: str = "offline",
+        on_stage: Any = None,
     ) -> Answer:
         """Answer a typed question: transcript-free, planned (``planner``: ``offline``, ``llm``
-        or ``auto``), guarded, charted. ``Answer.planner`` says which planner answered."""
+        or ``auto``), guarded, charted. ``Answer.planner`` says which planner answered.
+        ``on_stage(name)`` is called as each stage starts (``planning``, ``querying``)."""
         if not isinstance(question, str):
             raise BivoiceError(f"A question is text, not {type(question).__name__}.")
         ans = _answer(question, conn=self._conn, policy=self.policy(limit), planner=self.planner_named(planner),
-                      chart=chart, sql_only=sql_only)
+                      chart=chart, sql_only=sql_only, on_stage=on_stage)
         self._remember(ans)
         return ans
 
@@ -189,7 +191,7 @@ class Workspace:
         self._remember(ans)
         return ans
 
-    def transcribe(self, audio: Any, *, fit: bool = True, **options: Any) -> Any:
+    def transcribe(self, audio: Any, *, model: str | None = None, fit: bool = True, **options: Any) -> Any:
         """Speech -> :class:`~bivoice_jupyter.models.Transcript` with the workspace's model,
         biased towards its tables, columns and values (``prompt=None`` turns that off).
 
@@ -197,14 +199,15 @@ class Workspace:
         one the offline planner reads most cleanly against the workspace's tables is returned
         (``Transcript.first_heard`` keeps the first when another won; see
         :mod:`bivoice_jupyter.planner.hearing`); ``fit=False`` gives the first reading as heard.
-        ``options`` go to :func:`bivoice_jupyter.speech.transcribe` (``language``, ``task``,
-        ``sample_rate``, ``max_seconds``, ...)."""
+        ``model`` names another speech model than the workspace's for this call. ``options`` go
+        to :func:`bivoice_jupyter.speech.transcribe` (``language``, ``task``, ``sample_rate``,
+        ``max_seconds``, ...)."""
         from .planner.hearing import choose
         from .planner.words import identifier_words
         from .speech import schema_prompt, transcribe
 
         options.setdefault("prompt", schema_prompt(self.catalog, words=identifier_words))
-        transcript = transcribe(audio, model=self.speech_model, device=self.device, **options)
+        transcript = transcribe(audio, model=model or self.speech_model, device=self.device, **options)
         if fit and transcript.language == "en" and self.catalog.tables:
             transcript = choose(transcript, self.planner)
         return transcript

@@ -67,7 +67,7 @@ def test_recording_from_the_browser_is_answered(ws, speak) -> None:
     assert any("application/vnd.plotly.v1+json" in m for m in mimes)  # the chart
     assert any("text/html" in m for m in mimes)  # summary, table, SQL
     # the transcript is shown before the answer: planning starts with the words already there
-    assert [s for s, _ in trace] == ["transcribing", "planning", "done"]
+    assert [s for s, _ in trace] == ["transcribing", "planning", "querying", "done"]
     assert trace[1][1] == mic.transcript and "revenue" in trace[1][1].lower()
 
 
@@ -78,7 +78,7 @@ def test_corrected_transcript_is_asked_again(ws) -> None:
     _send(mic, {"type": "text", "text": "  average unit price by category "}, [])
     assert mic.status == "done" and mic.error == ""
     assert mic.transcript == "average unit price by category"
-    assert [s for s, _ in trace] == ["planning", "done"]
+    assert [s for s, _ in trace] == ["planning", "querying", "done"]
     answer = mic.last_answer
     assert answer is not None and answer.transcript is None and len(answer.df) == 3
     assert any("application/vnd.plotly.v1+json" in m for m in _mimes(mic.output))

@@ -19,7 +19,7 @@ from ..models import Answer
 from ..reports.frozen import find_frozen, freeze, in_report_run, output_metadata
 from ..reports.replay import answer_in_scope
 from ..reports.scope import active_scope
-from ..widgets import microphone, recorder_answers
+from ..widgets import comm, microphone, recorder_answers
 from ..workspace import Workspace
 
 CHARTS = ("auto", "bar", "line", "scatter", "indicator", "table", "none")
@@ -113,11 +113,13 @@ class VoiceMagics(Magics):
         elif args.audio:
             # a variable holding a path, bytes or samples, else the text itself as a path
             audio = self.shell.user_ns.get(args.audio, args.audio) if args.audio.isidentifier() else args.audio
-            answer = ws.ask_audio(audio, limit=limit, chart=chart, sql_only=args.sql_only, planner=planner)
+            answer = ws.ask_audio(audio, limit=limit, chart=chart, sql_only=args.sql_only, planner=planner,
+                                  on_stage=_stages())
         elif text and args.sql:
             answer = ws.ask_sql(text, limit=limit, chart=chart)
         elif text:
-            answer = ws.ask(text, limit=limit, chart=chart, sql_only=args.sql_only, planner=planner)
+            answer = ws.ask(text, limit=limit, chart=chart, sql_only=args.sql_only, planner=planner,
+                            on_stage=_stages())
         elif args.recorder:
             if args.recorder not in self.shell.user_ns:
                 raise BivoiceError(f"No variable {args.recorder!r} in the notebook.", hint="create the AudioRecorder first")
@@ -127,3 +129,8 @@ class VoiceMagics(Magics):
             display(microphone(ws, limit=limit, chart=chart, planner=planner))
             return
         self._finish(answer, args.out, line, cell, replayed=frozen is not None, asked=asked)
+
+
+def _stages() -> Any:
+    """Where a cell's stages go: the JupyterLab extension's status, when it has a comm open."""
+    return comm.announce if comm.is_open() else None

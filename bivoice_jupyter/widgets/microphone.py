@@ -25,12 +25,12 @@ import traitlets
 from ..display import answer_outputs
 from ..errors import BivoiceError
 from ..models import Answer, Transcript
+from .messages import kind, read_audio, read_text
 
 log = logging.getLogger(__name__)
 Heard = Callable[[Transcript], None]
 AudioHandler = Callable[[bytes, str, Heard], Answer]  # (audio, mime, heard) -> Answer
 TextHandler = Callable[[str], Answer]
-MAX_TEXT = 2_000  # characters: a corrected question, not a document
 
 
 class Microphone(anywidget.AnyWidget):
@@ -59,19 +59,17 @@ class Microphone(anywidget.AnyWidget):
         self.on_msg(self._receive)  # never name a method _handle_msg: it replaces ipywidgets' own
 
     def _receive(self, _widget: Any, content: Any, buffers: list[Any]) -> None:
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "audio":
-            self._audio(content, buffers)
-        elif kind == "text":
-            self._text(content)
-        # messages of other kinds belong to other features
+        # the message shapes are shared with the JupyterLab extension's comm (messages.py)
+        try:
+            if kind(content) == "audio":
+                self._audio(*read_audio(content, buffers))
+            elif kind(content) == "text":
+                self._text(read_text(content))
+            # messages of other kinds belong to other features
+        except BivoiceError as exc:
+            self._fail(str(exc))
 
-    def _audio(self, content: dict[str, Any], buffers: list[Any]) -> None:
-        if not buffers:
-            self._fail("The browser sent no audio.")
-            return
-        data = bytes(buffers[0])
-        mime = str(content.get("mime") or "audio/webm")
+    def _audio(self, data: bytes, mime: str) -> None:
         self.error = ""
         self.transcript = ""
         self.status = "transcribing"
@@ -85,14 +83,7 @@ class Microphone(anywidget.AnyWidget):
         self.transcript = transcript.text
         self.status = "planning"
 
-    def _text(self, content: dict[str, Any]) -> None:
-        text = str(content.get("text") or "").strip()
-        if not text:
-            self._fail("There is no question to ask: the text box is empty.")
-            return
-        if len(text) > MAX_TEXT:
-            self._fail(f"The question is {len(text):,} characters long; at most {MAX_TEXT:,} are accepted.")
-            return
+    def _text(self, text: str) -> None:
         if self._on_text is None:
             self._fail("No workspace is attached to this microphone.")
             return
@@ -136,11 +127,14 @@ def microphone(workspace: Any = None, **kwargs: Any) -> ipywidgets.VBox:
 
         workspace = Workspace()
 
+    def stage(name: str) -> None:  # planning, then querying: the status line follows
+        mic.status = name
+
     def on_audio(data: bytes, mime: str, heard: Heard) -> Answer:
-        return workspace.ask_audio(data, on_transcript=heard, **kwargs)
+        return workspace.ask_audio(data, on_transcript=heard, on_stage=stage, **kwargs)
 
     def on_text(text: str) -> Answer:
-        return workspace.ask(text, **kwargs)
+        return workspace.ask(text, on_stage=stage, **kwargs)
 
     mic = Microphone(on_audio=on_audio, on_text=on_text)
     box = ipywidgets.VBox([mic, mic.output])

@@ -7,53 +7,21 @@
 //                    "wav": "/abs/question.wav", "speechSeconds": 3.2, "screenshot": "/abs/out.png"}'
 //
 // Used by tests/test_browser.py; run `npm ci` here first (no browser is downloaded).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launch, openNotebook } from "./chromium.mjs";
 
 const opts = JSON.parse(process.argv[2]);
 const started = Date.now();
 const steps = [];
 const step = (name) => steps.push([name, (Date.now() - started) / 1000]);
 
-const profile = mkdtempSync(join(tmpdir(), "bivoice-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: opts.chromium || "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 1280, height: 900 },
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    // %noloop: play the question once (without it Chromium loops the file)
-    `--use-file-for-fake-audio-capture=${opts.wav}%noloop`,
-  ],
-});
+const { context, close } = await launch(opts);
 const result = { ok: false, steps };
 const page = context.pages()[0] || (await context.newPage());
 const consoleErrors = [];
 page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
 
 try {
-  await context.grantPermissions(["microphone"], { origin: opts.base });
-  // ?reset: no tabs or kernels from an earlier run come back
-  await page.goto(`${opts.base}/lab/tree/${opts.notebook}?reset&token=${opts.token}`);
-  await page.waitForFunction(
-    () => {
-      const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-      const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
-      return k && k.status === "idle";
-    },
-    null,
-    { timeout: 60_000 },
-  );
+  await openNotebook(context, page, opts);
   step("notebook open, kernel idle");
   result.secureContext = await page.evaluate(() => window.isSecureContext);
 
@@ -142,8 +110,7 @@ try {
   await page.locator(".jp-toast-button", { hasText: "No" }).first().click({ timeout: 1000 }).catch(() => {});
   await page.waitForTimeout(500);
   if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true }).catch(() => {});
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
 console.log(JSON.stringify(result));
 process.exit(result.ok ? 0 : 1);

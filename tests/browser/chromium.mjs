@@ -1,0 +1,49 @@
+// Shared by the drivers (voice.mjs, lab.mjs): Debian's Chromium with a fake microphone playing
+// a WAV once, and a notebook opened in a running JupyterLab with its kernel idle.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+export async function launch(opts) {
+  const profile = mkdtempSync(join(tmpdir(), "bivoice-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: opts.chromium || "/usr/bin/chromium",
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      // %noloop: play the question once (without it Chromium loops the file)
+      `--use-file-for-fake-audio-capture=${opts.wav}%noloop`,
+    ],
+  });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+// Opens the notebook (?reset: no tabs or kernels from an earlier run come back) and waits
+// until its kernel is idle.
+export async function openNotebook(context, page, opts) {
+  await context.grantPermissions(["microphone"], { origin: opts.base });
+  await page.goto(`${opts.base}/lab/tree/${opts.notebook}?reset&token=${opts.token}`);
+  await page.waitForFunction(
+    () => {
+      const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+      const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+      return k && k.status === "idle";
+    },
+    null,
+    { timeout: 60_000 },
+  );
+}
