@@ -3,7 +3,8 @@ ClickHouse's own ``INSERT ... SELECT FROM file()`` and to ``pandas.read_csv`` + 
 in the same run, each in its own process (so that peak memory is each one's own).
 
     python bench/etl_load.py                     # 1 M rows, 2 repetitions, writes bench/RESULTS.md
-    python bench/etl_load.py --rows 10000000     # the 10 M rows (about 600 MB of CSV)
+    python bench/etl_load.py --rows 10000000 --reps 1  # the 10 M rows (about 600 MB of CSV),
+                                                       # in its own section (etl-load-10m)
     python bench/etl_load.py --results /tmp/R.md
 
 The file has the defects of a real export: dates in three formats, padded text, "$1,234.50"
@@ -255,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.worker, args.csv, args.home), default=str))
         return 0
     section = run(reps=args.reps, progress=not args.quiet, rows=args.rows)
-    path = _report.write_section(NAME, section, args.results)
+    name = NAME if args.rows == 1_000_000 else f"{NAME}-{args.rows / 1e6:g}m"
+    path = _report.write_section(name, section, args.results)
     print(section)
-    print(f"wrote section {NAME!r} of {path}", file=sys.stderr)
+    print(f"wrote section {name!r} of {path}", file=sys.stderr)
     return 0
 
 

@@ -114,9 +114,11 @@ def test_failure_at_the_swap_leaves_the_table(etl: Workspace, tmp_path: Path, mo
 def test_engine_failure_half_way_leaves_the_table(etl: Workspace, tmp_path: Path) -> None:
     etl.load(pd.DataFrame({"id": [1, 2]}), table="halfway", if_exists="replace")
     broken = tmp_path / "broken.csv"
-    # a quoted field with text after its closing quote: the engine's CSV parser stops there
-    broken.write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(1, 60_000)) + '60000,"closed"garbage\n60001,x\n')
-    with pytest.raises(LoadError, match=r"unchanged.*near line 60,00[01]"):
+    # quoted fields with text after their closing quote: a few such rows are rejected, but from
+    # line 60,000 on every row is one, so the parser gives up there (over 100 rows and 1%)
+    broken.write_text("id,name\n" + "".join(f"{i},n{i}\n" for i in range(1, 60_000))
+                      + "".join(f'{i},"closed"garbage\n' for i in range(60_000, 62_000)))
+    with pytest.raises(LoadError, match=r"unchanged.*near line 6[012],\d{3}"):
         etl.load(broken, table="halfway", if_exists="replace")
     assert rows(etl, "halfway") == [(1,), (2,)] and staging_left(etl) == []
 

@@ -116,12 +116,51 @@ def test_header_only_makes_an_empty_table(etl: Workspace, files: Path) -> None:
 
 def test_ragged_rows_are_rejected_not_dropped(etl: Workspace, files: Path) -> None:
     report = etl.load(messy.ragged_csv(files / "ragged.csv"), table="ragged", if_exists="replace")
-    assert report.rows_loaded == 3 and report.rows_rejected == 1
-    rej = etl.sql("SELECT column, value, reason FROM ragged_rejected")
+    assert report.rows_loaded == 2 and report.rows_rejected == 2 and report.rows_read == 4
+    rej = etl.sql("SELECT source_row, column, ifNull(value, '-') AS value, reason FROM ragged_rejected ORDER BY source_row")
     # the spill column keeps the first extra field; the whole line is in the raw text
-    assert rej.values.tolist() == [["(extra fields)", "EXTRA", "more fields than the header"]]
-    short = etl.sql("SELECT b, c FROM ragged WHERE a = 4")
-    assert short["b"].iloc[0] == "w" and pd.isna(short["c"].iloc[0])
+    assert rej.values.tolist() == [[3, "(extra fields)", "EXTRA", "more fields than the header"],
+                                   [4, "(missing fields)", "-", "fewer fields than the header"]]
+    # the short row does not make the column Nullable: its missing value is not a null
+    assert dict(report.columns)["c"] == "Date32"
+    # an empty last field is a value (NULL after cleaning), not a missing one
+    assert etl.sql("SELECT a FROM ragged ORDER BY a")["a"].tolist() == [1, 2]
+
+
+def test_malformed_rows_are_rejected_with_their_line(etl: Workspace, files: Path) -> None:
+    path = messy.malformed_csv(files / "malformed.csv")
+    report = etl.load(path, table="malformed", if_exists="replace")
+    assert (report.rows_read, report.rows_loaded, report.rows_rejected) == (3_000, 2_996, 4)
+    rej = etl.sql("SELECT column, value, reason FROM malformed_rejected ORDER BY value")
+    byc = dict(zip(rej["value"].fillna(""), rej["column"]))
+    assert byc['1500,"quoted"after,7.5,2024-01-01'] == "(row)"
+    assert byc['2500,"x""y"z,1,2024-01-02'] == "(row)"
+    assert "cannot be read as CSV" in rej[rej["column"] == "(row)"]["reason"].iloc[0]
+    assert sorted(rej["column"]) == ["(extra fields)", "(missing fields)", "(row)", "(row)"]
+    assert any("could not be read as CSV" in w for w in report.warnings)
+    loaded = etl.sql("SELECT count() AS n, countIf(note = '') AS empty_text, min(id) AS lo, max(id) AS hi FROM malformed")
+    assert loaded.values.tolist() == [[2_996, 0, 1, 3_000]]
+    # the neighbours of a bad row are whole
+    assert etl.sql("SELECT id, note FROM malformed WHERE id IN (1499, 1501) ORDER BY id").values.tolist() == \
+        [[1499, "n1499"], [1501, "n1501"]]
+
+
+def test_decimal_commas(etl: Workspace, files: Path) -> None:
+    report = etl.load(messy.decimal_comma_csv(files / "euro.csv"), table="euro", if_exists="replace")
+    kinds = columns(report)
+    assert kinds["price"].startswith("Decimal(") and kinds["rate"] == "Float64" and kinds["qty"] == "Int64"
+    assert (report.rows_loaded, report.rows_rejected) == (999, 1)
+    row = etl.sql("SELECT price, rate FROM euro WHERE id = 3").iloc[0]
+    assert row["price"] == Decimal("1.021") * 1000 + Decimal("0.03") and row["rate"] == 3.3
+    assert etl.sql("SELECT column, value FROM euro_rejected").values.tolist() == [["price", "n. a."]]
+
+
+def test_tsv_short_row_is_rejected(etl: Workspace, files: Path) -> None:
+    path = files / "short.tsv"
+    path.write_text("a\tb\tc\n1\tx\t\n2\ty\tz\n3\tw\n")
+    report = etl.load(path, table="short_tsv", if_exists="replace")
+    assert (report.rows_loaded, report.rows_rejected) == (2, 1)
+    assert etl.sql("SELECT column FROM short_tsv_rejected")["column"].tolist() == ["(missing fields)"]
 
 
 def test_codes_us_dates_booleans_and_a_column_over_the_threshold(etl: Workspace, files: Path) -> None:

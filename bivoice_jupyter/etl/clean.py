@@ -36,6 +36,10 @@ TEXT_DATE = (f"(?i)^([0-9]{{1,2}}[ -]{_MONTH}[ -,]*[0-9]{{2,4}}"
              f"|([a-z]+,? )?{_MONTH} [0-9]{{1,2}}(st|nd|rd|th)?,? [0-9]{{4}})([ T,].*)?$")
 TEXT_DATE_START = "^([0-9]{1,2}[ -][A-Za-z]|[A-Za-z]{3,9},? [A-Za-z0-9])"
 THOUSANDS = "^[^0-9,]*[0-9]{1,3}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
+# a decimal comma, where it cannot be a thousands separator: "1.234,56" (dots group the
+# thousands), "12,5" or "0,75" (a thousands comma has exactly three digits after it)
+DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
+                 "|^[^0-9,.]*[0-9]+,([0-9]{1,2}|[0-9]{4,})[^0-9,.]*$")
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
 MONEY = "\\$|€|£|¥"
 LEADING_ZERO = "^[-+]?0[0-9]"
@@ -84,10 +88,15 @@ def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple
 
 def number(v: exp.Expression) -> exp.Expression:
     """Digits only: thousands separators (``1,234,567.50``; only where the commas are really
-    thousands separators), currency and percent signs and spaces removed, and an accounting
-    negative ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears three times."""
-    thousands = exp.and_(exp.GT(this=fn("position", v, lit(",")), expression=lit(0)), matches(v, THOUSANDS))
-    no_commas = if_(thousands, fn("replaceAll", v, lit(","), lit("")), v)
+    thousands separators), currency and percent signs and spaces removed, a decimal comma read
+    as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
+    ``1,234`` is one thousand two hundred and thirty-four), and an accounting negative
+    ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times. The
+    patterns run only on values with a comma."""
+    no_commas = fn("multiIf", exp.EQ(this=fn("position", v, lit(",")), expression=lit(0)), v,
+                   matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")),
+                   matches(v, DECIMAL_COMMA), fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit(".")),
+                   v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character
     return fn("translateUTF8", no_commas, lit(DROPPED), lit("-"))
 

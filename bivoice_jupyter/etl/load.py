@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 import time
 import uuid
 from dataclasses import dataclass, field, replace
@@ -49,6 +50,7 @@ from . import audit, engine
 from . import clean as c
 from .infer import (
     EXTRA_NAME,
+    raw_name,
     LADDERS,
     MAX_BAD_SHARE,
     ROW_NAME,
@@ -73,12 +75,19 @@ from .infer import (
 )
 from .names import DIALECT, IDENTIFIER, check_table_name, ident, qualified, table
 from .progress import Progress, watching
-from .sources import Raw, ReadOptions, Scratch, Source, resolve
+from .sources import MALFORMED_SHARE, Raw, ReadOptions, Scratch, Source, resolve
 
 MODES = ("fail", "create", "replace", "append", "upsert")
 _AT_ROW = re.compile(r"\(at row (\d+)\)")
 MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
-INSERT_BLOCK_ROWS = 262_144  # rows per part written (ClickHouse's default squashes about a million)
+# The staging read: every block carries all the cast layers' columns through three views, so
+# each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here):
+# 262,144-row blocks keep the first small and the second near 100 MB. Two insert threads cast
+# blocks in parallel and the views run side by side: without them one core does it all. (On the
+# busy 2-core machine of bench/RESULTS.md this was not measurably faster or slower; peak memory
+# stayed under 1 GiB.)
+STAGE_SETTINGS = {"max_block_size": 262_144, "min_insert_block_size_rows": 262_144,
+                  "max_insert_threads": 2, "parallel_view_processing": 1}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -145,8 +154,15 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
                sample_rows: int = SAMPLE_ROWS) -> tuple[list[ColumnPlan], dict[int, tuple[str, ...]], dict[str, Any]]:
     """Plans from the first rows, the casts to count for each column while loading, and the
     sample's counts (see :mod:`infer`)."""
+    well_formed = [exp.EQ(this=c.col(raw.extra), expression=c.lit(""))] if raw.extra else []
+    if any(m.count == "short" for m in _malformed(raw)):
+        well_formed.append(c.not_null(c.col(raw.columns[-1].source)))
     q = _with_settings(sample_query(raw.relation, raw.columns, sample_rows, text_source=raw.text_source,
-                                    extra=raw.extra), raw)
+                                    extra=raw.extra, where=exp.and_(*well_formed) if well_formed else None), raw)
+    # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead)
+    q.set("settings", [*(q.args.get("settings") or []),
+                       *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
+                         for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0}.items()]])
     row = engine.one_row(conn, q)
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
@@ -219,17 +235,45 @@ def _fail_name(i: int) -> str:
     return f"__bv_f{i}"
 
 
-def _cast(raw: Raw, plans: list[ColumnPlan]) -> tuple[exp.Expression, list[ColumnPlan], exp.Expression | None]:
+@dataclass(frozen=True)
+class _Malformed:
+    """A row-level defect of delimited text, found before any column is cast: ``flag`` names a
+    column of the flagged layer that is true for such rows."""
+
+    flag: str
+    test: exp.Expression
+    column: str
+    value: exp.Expression
+    reason: str
+    count: str  # its total among the counts
+
+
+def _malformed(raw: Raw) -> list[_Malformed]:
+    """More fields than the header (the spill column holds them), fewer (the last column, read
+    as Nullable, is NULL only then: see ``sources.text_columns``)."""
+    if not raw.extra:
+        return []
+    out = [_Malformed("__bv_more", exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")), "(extra fields)",
+                      c.col(EXTRA_NAME), "more fields than the header", "extra")]
+    last = len(raw.columns) - 1
+    if last >= 0 and raw.columns[last].type.startswith("Nullable("):
+        out.append(_Malformed("__bv_short", c.is_null(c.col(raw_name(last))), "(missing fields)", exp.Null(),
+                              "fewer fields than the header", "short"))
+    return out
+
+
+def _cast(raw: Raw, plans: list[ColumnPlan]) -> tuple[exp.Expression, list[ColumnPlan], list[_Malformed]]:
     """Every row with each column cast (``__bv_c<i>``) and a flag per column that can fail
     (``__bv_f<i>``), in layers over :func:`infer.base` so that each step is computed once.
-    Returns the relation, the plans that can fail, and the spill-column test (rows with more
-    fields than the header)."""
+    Returns the relation, the plans that can fail, and the row-level checks (flags of the same
+    layer)."""
     b = base(raw.relation, raw.columns, values={p.index for p in plans if p.needs_value}, row=raw.row,
              extra=raw.extra, fix={p.index for p in plans if p.fix_encoding})
     failing = [p for p in plans if _failed(p) is not None]
-    flagged = layer(layers(b, plans), [(_fail_name(p.index), _failed(p)) for p in failing], "_flagged")  # type: ignore[misc]
-    extra = exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")) if raw.extra else None
-    return flagged, failing, extra
+    checks = _malformed(raw)
+    flags = [(m.flag, m.test) for m in checks] + [(_fail_name(p.index), _failed(p)) for p in failing]
+    flagged = layer(layers(b, plans), flags, "_flagged")  # type: ignore[arg-type]
+    return flagged, failing, checks
 
 
 def _reason(p: ColumnPlan) -> exp.Expression:
@@ -255,8 +299,8 @@ def _create(database: str, name: str, plans: list[ColumnPlan], order: list[str],
     )
 
 
-def _bad(failing: list[ColumnPlan], extra: exp.Expression | None) -> exp.Expression | None:
-    conds = [c.col(_fail_name(p.index)) for p in failing] + ([extra] if extra is not None else [])
+def _bad(failing: list[ColumnPlan], checks: list[_Malformed]) -> exp.Expression | None:
+    conds = [c.col(m.flag) for m in checks] + [c.col(_fail_name(p.index)) for p in failing]
     return exp.or_(*conds) if conds else None
 
 
@@ -266,33 +310,34 @@ def _rows_select(rel: exp.Expression, plans: list[ColumnPlan], bad: exp.Expressi
 
 
 def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[ColumnPlan],
-                    extra: exp.Expression | None, has_extra: bool, load_id: str) -> exp.Select:
-    """The rejected rows: the first failing column, its raw value, why, and the whole raw row."""
+                    checks: list[_Malformed], has_extra: bool, load_id: str) -> exp.Select:
+    """The rejected rows: the first problem (a malformed row first, then the first failing
+    column), its raw value, why, and the whole raw row."""
 
-    def pick(values: list[exp.Expression], spill: exp.Expression, last: exp.Expression) -> exp.Expression:
+    def pick(row_level: list[exp.Expression], values: list[exp.Expression], last: exp.Expression) -> exp.Expression:
         args: list[exp.Expression] = []
+        for m, v in zip(checks, row_level):
+            args += [c.col(m.flag), v]
         for p, v in zip(failing, values):
             args += [c.col(_fail_name(p.index)), v]
-        if extra is not None:
-            args += [extra, spill]
         return c.fn("multiIf", *args, last) if args else last
 
     as_text = [c.fn("toString", p.raw()) if p.kind == "kept" else p.raw() for p in failing]
-    spill = c.col(EXTRA_NAME) if has_extra else exp.Null()
-    column = pick([c.lit(p.name) for p in failing], c.lit("(extra fields)"), c.lit(""))
-    value = exp.cast(pick(as_text, spill, exp.Null()), exp.DataType.build("Nullable(String)", dialect=DIALECT))
-    reason = pick([_reason(p) for p in failing], c.lit("more fields than the header"), c.lit(""))
+    column = pick([c.lit(m.column) for m in checks], [c.lit(p.name) for p in failing], c.lit(""))
+    value = exp.cast(pick([m.value for m in checks], as_text, exp.Null()),
+                     exp.DataType.build("Nullable(String)", dialect=DIALECT))
+    reason = pick([c.lit(m.reason) for m in checks], [_reason(p) for p in failing], c.lit(""))
     pairs: list[exp.Expression] = []
     for p in plans:
         pairs += [c.lit(p.name), c.fn("ifNull", c.fn("toString", p.raw()), c.lit(""))]
     if has_extra:
-        pairs += [c.lit("(extra fields)"), spill]
+        pairs += [c.lit("(extra fields)"), c.col(EXTRA_NAME)]
     return exp.select(
         c.lit(load_id).as_("load_id"),
         exp.cast(c.col(ROW_NAME), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
         exp.alias_(column, "column", quoted=True), value.as_("value"), reason.as_("reason"),
         c.fn("toJSONString", c.fn("map", *pairs)).as_("raw"),
-    ).from_(rel).where(_bad(failing, extra))
+    ).from_(rel).where(_bad(failing, checks))
 
 
 def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
@@ -305,25 +350,33 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     whose materialized views keep the good rows, the rejected ones, and the counts the plan is
     checked against (one row per block). Returns the counts, summed."""
     database = scratch.database
-    rel, failing, extra = _cast(raw, plans)
-    bad = _bad(failing, extra)
+    rel, failing, checks = _cast(raw, plans)
+    bad = _bad(failing, checks)
     fan = scratch.table("fan")
     probe = exp.select(exp.Star()).from_(rel).limit(0)
     conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
                            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])))
     stats = scratch.table("stats")
-    parts = stats_parts(plans, counting, text_source=raw.text_source, extra=raw.extra is not None)
-    counts = exp.select(*parts).from_(table(database, fan))
-    conn.command(exp.Create(this=table(database, stats), kind="TABLE", expression=counts.limit(0),
-                           properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                                                                  exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])])))
+    parts = stats_parts(plans, counting, text_source=raw.text_source, extra=False)
+    # one row per block: a Memory table, its columns declared (every count is a UInt64, the
+    # scale an Int64), so that creating it costs no analysis of the counts
+    conn.command(exp.Create(
+        this=exp.Schema(this=table(database, stats), expressions=[
+            exp.ColumnDef(this=ident(str(x.alias)), kind=exp.DataType.build("Int64" if str(x.alias).endswith("_scale") else "UInt64",
+                                                                             dialect=DIALECT)) for x in parts]),
+        kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     views = []
     targets = [("rows", stage, _rows_select(table(database, fan), plans, bad), [p.name for p in plans])]
     if bad is not None:
         targets.append(("rejects", rejected,
-                        _rejects_select(table(database, fan), plans, failing, extra, raw.extra is not None, load_id),
+                        _rejects_select(table(database, fan), plans, failing, checks, raw.extra is not None, load_id),
                         [n for n, _ in audit.REJECT_COLUMNS]))
-    targets.append(("stats", stats, exp.select(*parts).from_(table(database, fan)), [str(x.alias) for x in parts]))
+    # the plan is checked against well-formed rows only (a short row's missing values are not
+    # nulls); the malformed ones are counted among the rejects below
+    counted_rows = exp.select(*parts).from_(table(database, fan))
+    if checks:
+        counted_rows = counted_rows.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])))
+    targets.append(("stats", stats, counted_rows, [str(x.alias) for x in parts]))
     for what, target, select, cols in targets:
         view = scratch.table(f"mv_{what}")
         views.append(view)
@@ -332,19 +385,57 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             properties=exp.Properties(expressions=[exp.MaterializedProperty(),
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
+    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in STAGE_SETTINGS.items()]
+    if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
+        raw.malformed.unlink(missing_ok=True)
+        settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
+                     exp.EQ(this=exp.column("input_format_allow_errors_ratio"), expression=exp.Literal.number(MALFORMED_SHARE))]
     try:
         select = _with_settings(exp.select(exp.Star()).from_(rel), raw)
-        # smaller insert blocks: every block carries all the layers' columns through the views
-        select.set("settings", [*(select.args.get("settings") or []),
-                                exp.EQ(this=exp.column("min_insert_block_size_rows"), expression=exp.Literal.number(INSERT_BLOCK_ROWS)),
-                                exp.EQ(this=exp.column("max_block_size"), expression=exp.Literal.number(65_536))])
+        select.set("settings", [*(select.args.get("settings") or []), *settings])
         conn.command(exp.insert(select, table(database, fan)))
     finally:  # the views must be gone before the staging tables become the target
         for view in reversed(views):
             conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
+        conn.command(exp.Drop(tables=[table(database, fan)], kind="TABLE", exists=True))
     totals = [(c.fn("max", c.col(str(x.alias))) if str(x.alias).endswith("_scale") else c.fn("sum", c.col(str(x.alias))))
               .as_(str(x.alias)) for x in parts]
-    return engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
+    counts = engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
+    conn.command(exp.Drop(tables=[table(database, stats)], kind="TABLE", exists=True))
+    scratch.tables[:] = [t for t in scratch.tables if t not in (fan, stats, *views)]  # a second attempt makes its own
+    if checks:
+        found = engine.read(conn, exp.select("column", exp.Count(this=exp.Star()).as_("n")).from_(table(database, rejected))
+                            .where(exp.column("column").isin(*[c.lit(m.column) for m in checks])).group_by("column"))
+        by_column = {str(r.column): int(r.n) for r in found.itertuples()}
+        for m in checks:
+            counts[m.count] = by_column.get(m.column, 0)
+    if raw.malformed is not None and raw.malformed.exists() and raw.malformed.stat().st_size:
+        counts["malformed"] = _reject_unparsed(conn, raw.malformed, database, rejected, load_id)
+    # "rows" (what the plan is checked against) are the well-formed ones
+    counts["rows_read"] = int(counts["rows"]) + sum(int(counts.get(k, 0) or 0) for k in ("extra", "short", "malformed"))
+    return counts
+
+
+# The file ClickHouse writes for each row it skipped (input_format_record_errors_file_path)
+_ERRORS_STRUCTURE = "time String, database Nullable(String), table Nullable(String), offset Nullable(UInt64), " \
+                    "reason String, raw_data String"
+
+
+def _reject_unparsed(conn: Connection, path: Path, database: str, rejected: str, load_id: str) -> int:
+    """The rows the CSV parser skipped (bad quoting: ``"ab"c``), as rejected rows with their
+    line as written and the parser's reason. Their place in the file is not known exactly (the
+    parser numbers rows per parallel chunk), so ``source_row`` is NULL; the line is in ``value``."""
+    source = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit("CSV"), c.lit(_ERRORS_STRUCTURE)))
+    why = c.fn("regexpExtract", c.col("reason"), c.lit("ERROR: ([^\n]*)"), c.lit(1))
+    select = exp.select(
+        c.lit(load_id).as_("load_id"), exp.cast(exp.Null(), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
+        c.lit("(row)").as_("column", quoted=True), c.col("raw_data").as_("value"),
+        c.fn("concat", c.lit("the row cannot be read as CSV: "), why).as_("reason"),
+        c.fn("toJSONString", c.fn("map", c.lit("(line)"), c.col("raw_data"))).as_("raw"),
+    ).from_(source)
+    before = engine.count(conn, table(database, rejected))
+    conn.command(exp.insert(select, _into(database, rejected, [n for n, _ in audit.REJECT_COLUMNS])))
+    return engine.count(conn, table(database, rejected)) - before
 
 
 def _partitions(conn: Connection, database: str, name: str) -> list[str]:
@@ -562,7 +653,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         plans = verified
         counting = {p.index: ladder(p, cands.get(p.index) if p.kind == "text" else None) for p in plans}
 
-    rows_read = int(counts["rows"])
+    rows_read = int(counts["rows_read"])
     extra_rows = int(counts.get("extra", 0) or 0)
     run.entry.rows_read = rows_read
     run.plans = plans
@@ -572,6 +663,12 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
     if extra_rows:
         run.warnings.append(f"{extra_rows:,} rows had more fields than the header and were rejected")
+    short_rows = int(counts.get("short", 0) or 0)
+    if short_rows:
+        run.warnings.append(f"{short_rows:,} rows had fewer fields than the header and were rejected")
+    unparsed = int(counts.get("malformed", 0) or 0)
+    if unparsed:
+        run.warnings.append(f"{unparsed:,} rows could not be read as CSV (bad quoting) and were rejected")
     if not rows_read:
         run.warnings.append("the source has no rows")
     if dedup:
@@ -682,9 +779,9 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
             [(p.name, p.source, p.type, p.nulls, p.failures, p.note) for p in plans],
             columns=["column", "source column", "type", "nulls", "failures", "note"],
         )
-        rel, failing, extra = _cast(raw, plans)
+        rel, failing, checks = _cast(raw, plans)
         q = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True) for p in plans]).from_(rel)
-        bad = _bad(failing, extra)
+        bad = _bad(failing, checks)
         if bad is not None:
             q = q.where(exp.not_(bad))
         sample_rows_df = engine.read(conn, _with_settings(q.limit(int(rows)), raw))

@@ -96,6 +96,8 @@ class Raw:
     rows: int | None = None
     details: dict[str, str] = field(default_factory=dict)
     staged: bool = False
+    # where the engine writes the rows it could not parse (delimited text read in place)
+    malformed: Path | None = None
 
 
 class Scratch:
@@ -132,7 +134,8 @@ class Scratch:
 
 
 def _settings(**values: Any) -> list[exp.Expression]:
-    return [exp.EQ(this=exp.column(k), expression=c.lit(v) if isinstance(v, str) else exp.Literal.number(int(v)))
+    return [exp.EQ(this=exp.column(k), expression=c.lit(v) if isinstance(v, str)
+                   else exp.Literal.number(v if isinstance(v, float) else int(v)))
             for k, v in values.items()]
 
 
@@ -211,30 +214,50 @@ class TextFile(Source):
         self.kind = "tsv" if fmt.delimiter == "\t" else "csv"
         names = _names(list(fmt.names), self.options.clean_names is not False)
         path = self.path if fmt.utf8 else _transcode(self.path, fmt, scratch, progress)
-        columns = [RawColumn(n, n) for n in names]
+        columns = text_columns(names)
         settings, format_name = _text_format(fmt.delimiter, fmt.header)
-        structure = _structure([(n, "String") for n in names] + [(EXTRA, "String")])
+        structure = _structure([(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")])
         details = {"format": self.kind.upper(), "encoding": fmt.encoding, "delimiter": fmt.delimiter,
                    "header": str(fmt.header).lower()}
         size = path.stat().st_size if path.suffix.lower() not in COMPRESSED else None
         if conn.embedded and not stage:
             relation = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit(format_name), c.lit(structure)))
             return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
-                       extra=EXTRA, settings=settings, text_source=True, size_bytes=size, details=details)
+                       extra=EXTRA, settings=settings, text_source=True, size_bytes=size, details=details,
+                       malformed=scratch.file(".errors.csv"))
         return _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
+
+
+def text_columns(names: list[str]) -> list[RawColumn]:
+    """The raw columns of delimited text, every field as text. The last one is Nullable: with
+    the settings of :func:`_text_format` it reads NULL exactly where a row has fewer fields than
+    the header (an empty field reads ``''``), so a short row can be rejected."""
+    return [RawColumn(n, n, "Nullable(String)" if i == len(names) - 1 else "String") for i, n in enumerate(names)]
+
+
+# No text is ever read as NULL except a missing field: ``\N`` stays text (it is a null token,
+# cleaned like the others).
+_NO_NULL_TEXT = "\\N\u0001bivoice-no-null"
+# A row the CSV parser cannot read (a quote closed in the middle of a field, ``"ab"c``) is
+# skipped and written to a file the load turns into rejected rows (see ``load``), unless more
+# than this many rows and this share of them fail: then the file is not the CSV it looks like.
+MALFORMED_ROWS = 100
+MALFORMED_SHARE = 0.01
 
 
 def _text_format(delimiter: str, header: bool) -> tuple[list[exp.Expression], str]:
     """Read settings and format for delimited text, every field as text. A tab-separated file
     is CSV with tabs (quotes and all), which ClickHouse reads as CustomSeparated with CSV
     escaping: its CSV format refuses a tab delimiter."""
-    common = dict(input_format_with_names_use_header=0, input_format_csv_detect_header=0)
+    common = dict(input_format_with_names_use_header=0, input_format_csv_detect_header=0,
+                  format_csv_null_representation=_NO_NULL_TEXT, input_format_csv_empty_as_default=0,
+                  input_format_allow_errors_num=MALFORMED_ROWS)
     if delimiter == "\t":
         settings = _settings(format_custom_escaping_rule="CSV", format_custom_field_delimiter="\t",
                              input_format_custom_allow_variable_number_of_columns=1, **common)
         return settings, "CustomSeparatedWithNames" if header else "CustomSeparated"
     settings = _settings(format_csv_delimiter=delimiter, input_format_csv_allow_variable_number_of_columns=1,
-                         input_format_csv_trim_whitespaces=0, input_format_csv_empty_as_default=1, **common)
+                         input_format_csv_trim_whitespaces=0, **common)
     return settings, "CSVWithNames" if header else "CSV"
 
 
@@ -262,7 +285,7 @@ def _stream_to_stage(conn: Connection, scratch: Scratch, progress: Progress, pat
                      columns: list[RawColumn], settings: list[exp.Expression], details: dict[str, str], label: str) -> Raw:
     """A local file sent to a ClickHouse server (which cannot open the notebook's files)."""
     name = scratch.table("raw")
-    defs = [(rc.source, "String") for rc in columns] + [(EXTRA, "String")]
+    defs = [(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")]
     conn.command(exp.Create(
         this=exp.Schema(this=table(scratch.database, name),
                         expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
@@ -280,7 +303,9 @@ def _stream_to_stage(conn: Connection, scratch: Scratch, progress: Progress, pat
 
     try:
         conn.client.raw_insert(qualified(scratch.database, name), [n for n, _ in defs], chunks(), fmt=format_name,
-                               settings={s.this.name: s.expression.this for s in settings})
+                               # no skipped rows here: the server would keep their record, not us
+                               settings={s.this.name: s.expression.this for s in settings
+                                         if s.this.name != "input_format_allow_errors_num"})
     except Exception as exc:  # clickhouse-connect's own errors
         raise SourceError(f"Sending {path.name} to ClickHouse failed: {str(exc).splitlines()[0][:300]}") from exc
     progress.advance()
@@ -560,10 +585,10 @@ class Url(Source):
                 raise SourceError(f"{self.label} is {tf.encoding}, which the engine cannot read from a URL.",
                                   hint="download it and load the file")
             names = _names(list(tf.names), self.options.clean_names is not False)
-            structure = _structure([(n, "String") for n in names] + [(EXTRA, "String")])
+            columns = text_columns(names)
+            structure = _structure([(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")])
             settings, format_name = _text_format(tf.delimiter, tf.header)
             relation = exp.Table(this=c.fn("url", url_lit, c.lit(format_name), c.lit(structure)))
-            columns = [RawColumn(n, n) for n in names]
             details = {"format": "CSV", "encoding": tf.encoding, "delimiter": tf.delimiter, "header": str(tf.header).lower()}
             if not _single_byte(tf.encoding):
                 raw = Raw(relation=relation, columns=columns, row=_row_number(), extra=EXTRA, settings=settings,
