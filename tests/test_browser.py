@@ -1,9 +1,10 @@
-"""The microphone in a real browser: JupyterLab 4 on 127.0.0.1, Debian's Chromium driven by
-playwright-core (tests/browser/voice.mjs), Chromium's fake microphone playing a question spoken
-by espeak-ng. A notebook runs ``%voice``; the test clicks Record and Stop, and checks that the
-transcript and a Plotly chart appear in the page; then hold-to-talk, and a corrected transcript
-asked again from the text box. Screenshots are kept in out/browser/ (voice-spoken.png after the
-spoken question, voice.png at the end).
+"""The microphone in a real browser: JupyterLab 4 and Notebook 7 (served by the same server) on
+127.0.0.1, Debian's Chromium driven by playwright-core (tests/browser/voice.mjs), Chromium's fake
+microphone playing a question spoken by espeak-ng. A notebook runs ``%voice``; the test clicks
+Record and Stop, and checks that the transcript and a Plotly chart appear in the page; then
+hold-to-talk, and a corrected transcript asked again from the text box. Screenshots are kept in
+out/browser/ (voice-spoken.png after the spoken question, voice.png at the end; voice-notebook*
+for Notebook 7).
 
 Needs Debian ``chromium``, ``node`` and ``npm ci`` in tests/browser (no browser download).
 Under CI=true a missing piece fails the test instead of skipping it.
@@ -31,7 +32,9 @@ from bivoice_jupyter.demo import sales_frame
 Workspace().load(sales_frame(), table="sales", if_exists="replace");"""
 
 
-def test_record_and_stop_in_jupyterlab(jupyterlab, speak, tmp_path: Path) -> None:
+@pytest.mark.parametrize("app", ["lab", "notebook"])
+def test_record_and_stop(app: str, jupyterlab, speak, tmp_path: Path) -> None:
+    """The same person at the microphone in JupyterLab 4 and in Notebook 7 (same server)."""
     chromium = require_tool("chromium")
     node = require_tool("node")
     require_driver()
@@ -41,8 +44,8 @@ def test_record_and_stop_in_jupyterlab(jupyterlab, speak, tmp_path: Path) -> Non
     request(f"{base}/api/contents/voice.ipynb", token, "PUT", notebook([SETUP, "%voice"]))
     out = ROOT / "out" / "browser"
     out.mkdir(parents=True, exist_ok=True)
-    screenshot = out / "voice.png"
-    options = {"base": base, "token": token, "notebook": "voice.ipynb", "wav": str(wav.resolve()),
+    screenshot = out / ("voice.png" if app == "lab" else f"voice-{app}.png")
+    options = {"base": base, "token": token, "notebook": "voice.ipynb", "wav": str(wav.resolve()), "app": app,
                "speechSeconds": seconds, "screenshot": str(screenshot), "chromium": chromium,
                "corrected": "average unit price by category"}
     started = time.monotonic()
@@ -55,5 +58,6 @@ def test_record_and_stop_in_jupyterlab(jupyterlab, speak, tmp_path: Path) -> Non
     assert result["error"] == "", report
     assert "average unit price by category" in result["corrected"], report  # the edited transcript, re-planned
     assert result["afterHold"] in ("transcribing", "planning", "done", "error"), report  # letting go stopped it
-    assert screenshot.stat().st_size > 10_000 and (out / "voice-spoken.png").stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
+    assert screenshot.with_name(screenshot.stem + "-spoken.png").stat().st_size > 10_000
     assert time.monotonic() - started < 150, report  # the whole browser part; usually 20 to 40 s

@@ -32,11 +32,13 @@ export async function launch(opts) {
   return { context, close };
 }
 
-// Opens the notebook (?reset: no tabs or kernels from an earlier run come back) and waits
-// until its kernel is idle.
+// Opens the notebook and waits until its kernel is idle: in JupyterLab (?reset: no tabs or
+// kernels from an earlier run come back), or in Notebook 7 when opts.app is "notebook" (the same
+// server serves /notebooks/...; both apps expose `window.jupyterapp` when told to).
 export async function openNotebook(context, page, opts) {
   await context.grantPermissions(["microphone"], { origin: opts.base });
-  await page.goto(`${opts.base}/lab/tree/${opts.notebook}?reset&token=${opts.token}`);
+  const path = opts.app === "notebook" ? `notebooks/${opts.notebook}?` : `lab/tree/${opts.notebook}?reset&`;
+  await page.goto(`${opts.base}/${path}token=${opts.token}`);
   await page.waitForFunction(
     () => {
       const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
