@@ -8,18 +8,10 @@
 //                  "wav": "/abs/question.wav", "speechSeconds": 3.2, "screenshot": "/abs/out.png"}'
 //
 // Used by tests/test_labextension.py; run `npm ci` here first (no browser is downloaded).
-import { launch, openNotebook } from "./chromium.mjs";
+import { finish, openNotebook, session } from "./chromium.mjs";
 
 const opts = JSON.parse(process.argv[2]);
-const started = Date.now();
-const steps = [];
-const step = (name) => steps.push([name, (Date.now() - started) / 1000]);
-
-const { context, close } = await launch(opts);
-const result = { ok: false, steps };
-const page = context.pages()[0] || (await context.newPage());
-const consoleErrors = [];
-page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+const { context, close, page, result, step, consoleErrors } = await session(opts);
 const mic = page.locator(".jp-NotebookPanel-toolbar .bivoice-toolbar-mic").first();
 const status = () => mic.getAttribute("data-status");
 const sources = () =>
@@ -87,11 +79,5 @@ try {
   result.lastTitle = await mic.locator("button").getAttribute("title").catch(() => null);
   result.sources = await sources().catch(() => null);
 } finally {
-  result.consoleErrors = consoleErrors.slice(0, 10);
-  await page.locator(".jp-toast-button", { hasText: "No" }).first().click({ timeout: 1000 }).catch(() => {});
-  await page.waitForTimeout(500);
-  if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true }).catch(() => {});
-  await close();
+  await finish({ page, close, result, consoleErrors }, opts);
 }
-console.log(JSON.stringify(result));
-process.exit(result.ok ? 0 : 1);

@@ -7,18 +7,10 @@
 //                    "wav": "/abs/question.wav", "speechSeconds": 3.2, "screenshot": "/abs/out.png"}'
 //
 // Used by tests/test_browser.py; run `npm ci` here first (no browser is downloaded).
-import { launch, openNotebook } from "./chromium.mjs";
+import { finish, openNotebook, session } from "./chromium.mjs";
 
 const opts = JSON.parse(process.argv[2]);
-const started = Date.now();
-const steps = [];
-const step = (name) => steps.push([name, (Date.now() - started) / 1000]);
-
-const { context, close } = await launch(opts);
-const result = { ok: false, steps };
-const page = context.pages()[0] || (await context.newPage());
-const consoleErrors = [];
-page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
+const { context, close, page, result, step, consoleErrors } = await session(opts);
 
 try {
   await openNotebook(context, page, opts);
@@ -105,12 +97,5 @@ try {
   result.lastStatus = await page.locator(".bivoice-mic").first().getAttribute("data-status").catch(() => null);
   result.lastError = await page.locator(".bivoice-mic .error").first().textContent().catch(() => null);
 } finally {
-  result.consoleErrors = consoleErrors.slice(0, 10);
-  // JupyterLab's "get notified about news?" toast would cover a corner of the screenshot
-  await page.locator(".jp-toast-button", { hasText: "No" }).first().click({ timeout: 1000 }).catch(() => {});
-  await page.waitForTimeout(500);
-  if (opts.screenshot) await page.screenshot({ path: opts.screenshot, fullPage: true }).catch(() => {});
-  await close();
+  await finish({ page, close, result, consoleErrors }, opts);
 }
-console.log(JSON.stringify(result));
-process.exit(result.ok ? 0 : 1);
