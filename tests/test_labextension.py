@@ -151,7 +151,8 @@ def _open(kc: Any) -> str:
 @pytest.mark.slow
 def test_comm_in_a_real_kernel(speak, tmp_path: Path) -> None:
     """What the toolbar button does, minus the browser: a kernel without the extension closes the
-    comm (the button then offers %load_ext); after it, a recording comes back as its transcript."""
+    comm (the button then offers %load_ext); after it, a recording comes back as its transcript,
+    and the %%voice cell run next reports planning and querying on the comm."""
     from jupyter_client.manager import start_new_kernel
 
     env = {**os.environ, "BIVOICE_HOME": str(tmp_path / "home"), "BIVOICE_DEVICE": "cpu"}
@@ -172,6 +173,19 @@ def test_comm_in_a_real_kernel(speak, tmp_path: Path) -> None:
         words = replies[-1]["text"].lower()
         assert "revenue" in words and "region" in words, replies
         assert replies[-1]["duration_s"] > 1 and replies[-1]["seconds"] > 0
+        # the %%voice cell the button then runs reports its stages to the toolbar, on the same comm
+        setup = ("from bivoice_jupyter import Workspace\nfrom bivoice_jupyter.demo import sales_frame\n"
+                 "Workspace().load(sales_frame(), table='sales', if_exists='replace');")
+        assert kc.execute_interactive(setup, timeout=120)["content"]["status"] == "ok"
+        seen: list[dict[str, Any]] = []  # execute_interactive reads iopub itself: the comm's messages come here
+
+        def hook(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "comm_msg" and msg["content"].get("comm_id") == comm_id:
+                seen.append(msg["content"]["data"])
+
+        reply = kc.execute_interactive("%%voice\ntotal revenue by region", timeout=120, output_hook=hook)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert seen == [{"type": "status", "status": "planning"}, {"type": "status", "status": "querying"}], seen
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
