@@ -201,7 +201,11 @@ def layer(relation: exp.Expression, items: list[tuple[str, exp.Expression]], ali
     """``SELECT *, <items> FROM relation``: each item computed once per row, read by name above."""
     if not items:
         return relation
-    return exp.select(exp.Star(), *[exp.alias_(e, n, quoted=True) for n, e in items]).from_(relation).subquery(alias)
+    # no copies: every item and ``relation`` are built for this query alone, and copying the
+    # layers below at each layer made building a wide load's statement quadratic (most of a
+    # small load's time went to sqlglot's deep copies)
+    return (exp.select(exp.Star(), *[exp.alias_(e, n, quoted=True, copy=False) for n, e in items], copy=False)
+            .from_(relation, copy=False).subquery(alias, copy=False))
 
 
 def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int] | frozenset[int],
@@ -221,12 +225,12 @@ def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int]
         parts.append(exp.alias_(row, ROW_NAME, quoted=True))
     if extra:
         parts.append(exp.alias_(c.col(extra), EXTRA_NAME, quoted=True))
-    q = exp.select(*parts).from_(relation)
+    q = exp.select(*parts, copy=False).from_(relation)  # the source's relation is shared: copied
     if where is not None:
-        q = q.where(where)
+        q = q.where(where, copy=False)
     if limit is not None:
-        q = q.limit(limit)
-    return q.subquery("_base")
+        q = q.limit(limit, copy=False)
+    return q.subquery("_base", copy=False)
 
 
 def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
@@ -284,7 +288,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     parts.append(exp.Count(this=exp.Star()).as_("rows"))
-    return exp.select(*parts).from_(b)
+    return exp.select(*parts, copy=False).from_(b, copy=False)
 
 
 def _scale(raw: exp.Expression) -> exp.Expression:

@@ -33,6 +33,7 @@ append/upsert.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from pathlib import Path
 import time
@@ -81,13 +82,19 @@ MODES = ("fail", "create", "replace", "append", "upsert")
 _AT_ROW = re.compile(r"\(at row (\d+)\)")
 MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
 # The staging read: every block carries all the cast layers' columns through three views, so
-# each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here):
-# 262,144-row blocks keep the first small and the second near 100 MB. Two insert threads cast
-# blocks in parallel and the views run side by side: without them one core does it all. (On the
-# busy 2-core machine of bench/RESULTS.md this was not measurably faster or slower; peak memory
-# stayed under 1 GiB.)
-STAGE_SETTINGS = {"max_block_size": 262_144, "min_insert_block_size_rows": 262_144,
+# each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here,
+# several blocks in flight). 131,072-row blocks keep a 10 M-row load's peak under 1 GiB (945 MiB
+# on bench/RESULTS.md's file, with the file read by pread(): see ``sources.READ_IN_PLACE``;
+# 262,144-row blocks peaked at 1.4 GiB) for about 10% more time. Two insert threads cast blocks
+# in parallel and the views run side by side: without them one core does it all.
+STAGE_SETTINGS = {"max_block_size": 131_072, "min_insert_block_size_rows": 131_072,
                   "max_insert_threads": 2, "parallel_view_processing": 1}
+# On a machine of two cores the embedded engine reads delimited text on one thread: parallel
+# parsing there cost about 0.5 CPU s per million rows (a segmenting thread, chunks handed between
+# threads) and left no core idle to gain it back, while the casts and views still run on two
+# streams after the read. Measured on bench/RESULTS.md's 2-core machine (a 1 M-row load: wall
+# 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s); with more cores the engine's default (parallel) is kept.
+FEW_CORES = 2
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -305,8 +312,9 @@ def _bad(failing: list[ColumnPlan], checks: list[_Malformed]) -> exp.Expression 
 
 
 def _rows_select(rel: exp.Expression, plans: list[ColumnPlan], bad: exp.Expression | None) -> exp.Select:
-    select = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True) for p in plans]).from_(rel)
-    return select.where(exp.not_(bad)) if bad is not None else select
+    select = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True, copy=False) for p in plans],
+                        copy=False).from_(rel)
+    return select.where(exp.not_(bad), copy=False) if bad is not None else select
 
 
 def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[ColumnPlan],
@@ -335,9 +343,14 @@ def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[
     return exp.select(
         c.lit(load_id).as_("load_id"),
         exp.cast(c.col(ROW_NAME), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
-        exp.alias_(column, "column", quoted=True), value.as_("value"), reason.as_("reason"),
-        c.fn("toJSONString", c.fn("map", *pairs)).as_("raw"),
-    ).from_(rel).where(_bad(failing, checks))
+        exp.alias_(column, "column", quoted=True, copy=False), value.as_("value", copy=False),
+        reason.as_("reason", copy=False), c.fn("toJSONString", c.fn("map", *pairs)).as_("raw", copy=False), copy=False,
+    ).from_(rel).where(_bad(failing, checks), copy=False)
+
+
+def _few_cores(conn: Connection) -> bool:
+    """Whether the engine runs in this process on a machine of :data:`FEW_CORES` or fewer."""
+    return conn.embedded and (os.cpu_count() or 1) <= FEW_CORES
 
 
 def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
@@ -353,7 +366,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     rel, failing, checks = _cast(raw, plans)
     bad = _bad(failing, checks)
     fan = scratch.table("fan")
-    probe = exp.select(exp.Star()).from_(rel).limit(0)
+    probe = exp.select(exp.Star()).from_(rel).limit(0, copy=False)  # a copy: ``rel`` is read again below
     conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
                            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])))
     stats = scratch.table("stats")
@@ -373,9 +386,9 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
                         [n for n, _ in audit.REJECT_COLUMNS]))
     # the plan is checked against well-formed rows only (a short row's missing values are not
     # nulls); the malformed ones are counted among the rejects below
-    counted_rows = exp.select(*parts).from_(table(database, fan))
+    counted_rows = exp.select(*parts, copy=False).from_(table(database, fan))
     if checks:
-        counted_rows = counted_rows.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])))
+        counted_rows = counted_rows.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])), copy=False)
     targets.append(("stats", stats, counted_rows, [str(x.alias) for x in parts]))
     for what, target, select, cols in targets:
         view = scratch.table(f"mv_{what}")
@@ -385,15 +398,16 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             properties=exp.Properties(expressions=[exp.MaterializedProperty(),
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
-    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in STAGE_SETTINGS.items()]
+    stage_settings = {**STAGE_SETTINGS, **({"input_format_parallel_parsing": 0} if _few_cores(conn) else {})}
+    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in stage_settings.items()]
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
         settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
                      exp.EQ(this=exp.column("input_format_allow_errors_ratio"), expression=exp.Literal.number(MALFORMED_SHARE))]
     try:
-        select = _with_settings(exp.select(exp.Star()).from_(rel), raw)
+        select = _with_settings(exp.select(exp.Star()).from_(rel, copy=False), raw)
         select.set("settings", [*(select.args.get("settings") or []), *settings])
-        conn.command(exp.insert(select, table(database, fan)))
+        conn.command(exp.insert(select, table(database, fan), copy=False))
     finally:  # the views must be gone before the staging tables become the target
         for view in reversed(views):
             conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
@@ -559,7 +573,7 @@ def load(
                         f"the table is unchanged. {message}") from (None if secrets else exc)
     finally:
         left = scratch.cleanup()
-        bar.close()
+        bar.close(complete=run.entry.status == "ok")
         run.entry.seconds = time.perf_counter() - started
         if left:
             run.warnings.append(f"staging tables left behind: {', '.join(left)}")

@@ -121,8 +121,14 @@ class Progress:
         except Exception:  # noqa: BLE001 - a display problem must never fail a load
             pass
 
-    def close(self) -> None:
+    def close(self, complete: bool = False) -> None:
+        """Take the bar down. ``complete``: the load succeeded, so the bar is filled first
+        (a load may take fewer passes than planned, and tqdm leaves a bar that stops short
+        on the page, in red)."""
         if self._bar is not None:
+            if complete and self._bar.total:
+                self._bar.n = self._bar.total
+                self._bar.refresh()
             self._bar.close()
             self._bar = None
 

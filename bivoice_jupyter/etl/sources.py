@@ -223,9 +223,17 @@ class TextFile(Source):
         if conn.embedded and not stage:
             relation = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit(format_name), c.lit(structure)))
             return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
-                       extra=EXTRA, settings=settings, text_source=True, size_bytes=size, details=details,
+                       extra=EXTRA, settings=[*settings, *_settings(**READ_IN_PLACE)], text_source=True, size_bytes=size, details=details,
                        malformed=scratch.file(".errors.csv"))
         return _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
+
+
+# A file the embedded engine reads in place is read with pread(), not mapped into memory (the
+# engine's default for local files): every page of a mapped file counts in the process's
+# resident memory until it is unmapped, so a 600 MB CSV added about 600 MB to a load's peak
+# (bench/RESULTS.md, 10 M rows: the engine's own text ingestion peaked at 1.4 GiB mapped, 0.8
+# GiB with pread(), and was no slower).
+READ_IN_PLACE = {"storage_file_read_method": "pread"}
 
 
 def text_columns(names: list[str]) -> list[RawColumn]:
