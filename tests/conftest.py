@@ -70,8 +70,14 @@ def ip(ws):  # noqa: ARG001 - ws opens the session's chDB and loads the demo tab
     """The one in-process IPython shell, with the extension loaded; failures re-raise through
     ``run_cell(...).raise_error()``. IPython hands its global test shell out once, so every
     module shares this fixture instead of calling ``start_ipython()`` itself."""
+    from IPython.core.interactiveshell import InteractiveShell
     from IPython.testing import globalipapp
 
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
+    # a widget made before this fixture (an Output widget asks for get_ipython()) may already
+    # have made the process's one plain InteractiveShell: use it, a second kind cannot be made
+    if InteractiveShell.initialized():
+        shell = InteractiveShell.instance()
+    else:
+        shell = globalipapp.start_ipython() or globalipapp.get_ipython()
     shell.run_line_magic("load_ext", "bivoice_jupyter")
     return shell

@@ -263,7 +263,8 @@ def test_toolbar_button_asks_by_voice(jupyterlab, speak, tmp_path: Path) -> None
     assert "Load bivoice-jupyter" in (result.get("dialog") or ""), report
     assert result["ok"], report
     assert result["statusBar"] == "Voice: listening\u2026", report
-    assert {"transcribing", "planning", "done"} <= set(result["seen"]), report  # after Stop; listening is above
+    # after Stop (listening is above); the cell's planning and querying can pass between two looks
+    assert {"transcribing", "done"} <= set(result["seen"]) and {"planning", "querying"} & set(result["seen"]), report
     # below the setup cell: the %load_ext the button offered, then the %%voice cell it ran
     setup, load, voice = result["sources"][:3]
     assert setup == SETUP and load == "%load_ext bivoice_jupyter", report

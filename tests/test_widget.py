@@ -169,9 +169,7 @@ def test_recorder_must_be_a_recorder(ws) -> None:
 
 
 @pytest.mark.speech
-def test_voice_magic_recorder_option(ws, speak, monkeypatch) -> None:
-    from IPython.core.interactiveshell import InteractiveShell
-    from IPython.testing.globalipapp import start_ipython
+def test_voice_magic_recorder_option(ip, speak, monkeypatch) -> None:
     from IPython.utils.capture import capture_output
 
     import bivoice_jupyter.magics.voice as voice_magics
@@ -183,10 +181,7 @@ def test_voice_magic_recorder_option(ws, speak, monkeypatch) -> None:
         return made[-1]
 
     monkeypatch.setattr(voice_magics, "recorder_answers", spy)
-    # test_magics' global shell when it ran first (it must: its start_ipython() returns None on a
-    # second call, and Output widgets make a plain shell); else a shell of our own
-    shell = InteractiveShell.instance() if InteractiveShell.initialized() else start_ipython()
-    shell.run_line_magic("load_ext", "bivoice_jupyter")
+    shell = ip
     shell.user_ns["rec"] = _audio_recorder()
     with capture_output() as captured:
         shell.run_cell("%voice --recorder rec --chart bar").raise_error()
