@@ -150,6 +150,20 @@ def _names(raw: list[str], clean: bool) -> list[str]:
     return clean_names([str(n) for n in raw]) if clean else check_names(list(raw))
 
 
+def _create_stage(conn: Connection, scratch: Scratch, columns: list[tuple[str, str]]) -> str:
+    """A new unordered MergeTree scratch table with ``columns`` (name, ClickHouse type); its name."""
+    name = scratch.table("raw")
+    conn.command(exp.Create(
+        this=exp.Schema(this=table(scratch.database, name),
+                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
+                                     for n, t in columns]),
+        kind="TABLE",
+        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
+                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
+    ))
+    return name
+
+
 # ------------------------------------------------------------------ the Source kinds
 
 
@@ -161,6 +175,17 @@ class Source:
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         raise NotImplementedError
+
+
+@dataclass
+class FileSource(Source):
+    """A local file: its path is its label."""
+
+    path: Path
+    options: ReadOptions
+
+    def __post_init__(self) -> None:
+        self.label = str(self.path)
 
 
 def _describe(conn: Connection, relation: exp.Expression, settings: list[exp.Expression], what: str) -> list[tuple[str, str]]:
@@ -176,17 +201,8 @@ def _describe(conn: Connection, relation: exp.Expression, settings: list[exp.Exp
 
 def _stage_from(conn: Connection, scratch: Scratch, progress: Progress, raw: Raw, label: str) -> Raw:
     """Copy a readable relation once into a MergeTree staging table (URLs, databases)."""
-    name = scratch.table("raw")
     defs = [(rc.source, rc.type) for rc in raw.columns] + ([(raw.extra, "String")] if raw.extra else [])
-    create = exp.Create(
-        this=exp.Schema(this=table(scratch.database, name),
-                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
-                                     for n, t in [*defs, (ROW, "UInt64")]]),
-        kind="TABLE",
-        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
-    )
-    conn.command(create)
+    name = _create_stage(conn, scratch, [*defs, (ROW, "UInt64")])
     select = exp.select(*[c.col(n) for n, _ in defs], exp.alias_(raw.row, ROW, quoted=True)).from_(raw.relation)
     if raw.settings:
         select.set("settings", raw.settings)
@@ -199,15 +215,10 @@ def _stage_from(conn: Connection, scratch: Scratch, progress: Progress, raw: Raw
 
 
 @dataclass
-class TextFile(Source):
+class TextFile(FileSource):
     """CSV/TSV and other delimited text."""
 
-    path: Path
-    options: ReadOptions
     kind: str = "csv"
-
-    def __post_init__(self) -> None:
-        self.label = str(self.path)
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         fmt = sniff(self.path, encoding=self.options.encoding, delimiter=self.options.delimiter, header=self.options.header)
@@ -292,16 +303,8 @@ def _transcode(path: Path, fmt: TextFormat, scratch: Scratch, progress: Progress
 def _stream_to_stage(conn: Connection, scratch: Scratch, progress: Progress, path: Path, format_name: str,
                      columns: list[RawColumn], settings: list[exp.Expression], details: dict[str, str], label: str) -> Raw:
     """A local file sent to a ClickHouse server (which cannot open the notebook's files)."""
-    name = scratch.table("raw")
     defs = [(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")]
-    conn.command(exp.Create(
-        this=exp.Schema(this=table(scratch.database, name),
-                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
-                                     for n, t in [*defs, (ROW, "UInt64")]]),
-        kind="TABLE",
-        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
-    ))
+    name = _create_stage(conn, scratch, [*defs, (ROW, "UInt64")])
     progress.step("sending " + label, size_bytes=path.stat().st_size)
 
     def chunks() -> Iterator[bytes]:
@@ -322,13 +325,8 @@ def _stream_to_stage(conn: Connection, scratch: Scratch, progress: Progress, pat
 
 
 @dataclass
-class JsonFile(Source):
-    path: Path
-    options: ReadOptions
+class JsonFile(FileSource):
     kind: str = "json"
-
-    def __post_init__(self) -> None:
-        self.label = str(self.path)
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         with open_binary(self.path) as f:
@@ -360,13 +358,8 @@ class JsonFile(Source):
 
 
 @dataclass
-class ParquetFile(Source):
-    path: Path
-    options: ReadOptions
+class ParquetFile(FileSource):
     kind: str = "parquet"
-
-    def __post_init__(self) -> None:
-        self.label = str(self.path)
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         if self.path.stat().st_size == 0:
@@ -432,16 +425,8 @@ def _frame_types(df: pd.DataFrame) -> list[str]:
 def _insert_frame(conn: Connection, scratch: Scratch, progress: Progress, df: pd.DataFrame, names: list[str],
                   types: list[str], label: str) -> Raw:
     """Stage a DataFrame: text columns as Nullable(String), typed ones as they are."""
-    name = scratch.table("raw")
     stage_types = ["Nullable(String)" if t == "String" else t for t in types]
-    conn.command(exp.Create(
-        this=exp.Schema(this=table(scratch.database, name),
-                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
-                                     for n, t in [*zip(names, stage_types), (ROW, "UInt64")]]),
-        kind="TABLE",
-        properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                                               exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
-    ))
+    name = _create_stage(conn, scratch, [*zip(names, stage_types), (ROW, "UInt64")])
     progress.step("staging " + label, rows=len(df))
     total = len(df)
     for start in range(0, max(total, 1), CHUNK_ROWS):
@@ -485,9 +470,7 @@ class Frame(Source):
 
 
 @dataclass
-class Excel(Source):
-    path: Path
-    options: ReadOptions
+class Excel(FileSource):
     kind: str = "excel"
 
     def __post_init__(self) -> None:
@@ -757,15 +740,7 @@ class Database(Source):
         progress.step("querying " + self.db.display)
         names_raw, chunks = (_pg_copy if self.db.kind == "postgresql" else _mysql_rows)(self.db, self.options.query or "", self._fail)
         names = _names(names_raw, self.options.clean_names is not False)
-        name = scratch.table("raw")
-        conn.command(exp.Create(
-            this=exp.Schema(this=table(scratch.database, name),
-                            expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build("Nullable(String)", dialect=DIALECT))
-                                         for n in names]),
-            kind="TABLE",
-            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
-                                                   exp.Order(expressions=[exp.Ordered(this=exp.Tuple(expressions=[]))])]),
-        ))
+        name = _create_stage(conn, scratch, [(n, "Nullable(String)") for n in names])
         try:
             conn.client.raw_insert(qualified(scratch.database, name), names, chunks, fmt="CSV",
                                    settings={"input_format_csv_empty_as_default": 1})
