@@ -3,6 +3,7 @@ one: a fresh ``BIVOICE_HOME`` made before anything opens a Workspace."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -27,6 +28,22 @@ def require_tool(name: str) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+def webm_opus(wav: Path) -> bytes:
+    """Re-encode a WAV as webm/opus, the container Chromium's MediaRecorder sends."""
+    import av
+
+    out = io.BytesIO()
+    with av.open(str(wav)) as src, av.open(out, mode="w", format="webm") as dst:
+        stream = dst.add_stream("libopus", rate=48_000)
+        for frame in src.decode(audio=0):
+            frame.pts = None
+            for packet in stream.encode(frame):
+                dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
+    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

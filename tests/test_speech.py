@@ -28,6 +28,7 @@ from bivoice_jupyter.speech import (
 from bivoice_jupyter.speech import whisper as whisper_mod
 from bivoice_jupyter.speech.prompt import build_sentence, split_identifier
 from bivoice_jupyter.sql.schema import Catalog, ColumnInfo, TableInfo
+from conftest import webm_opus
 
 pytestmark = pytest.mark.speech
 QUESTION = "what was the total revenue by region"
@@ -154,18 +155,7 @@ def test_bad_audio_is_refused_clearly(audio, message: str) -> None:
 
 def test_truncated_recording_is_decoded_or_refused(speak) -> None:
     """A recording cut short (a browser tab closed mid-upload) never crashes with a raw error."""
-    import av
-
-    out = io.BytesIO()
-    with av.open(str(speak(QUESTION))) as src, av.open(out, mode="w", format="webm") as dst:
-        stream = dst.add_stream("libopus", rate=48_000)
-        for frame in src.decode(audio=0):
-            frame.pts = None
-            for packet in stream.encode(frame):
-                dst.mux(packet)
-        for packet in stream.encode(None):
-            dst.mux(packet)
-    data = out.getvalue()
+    data = webm_opus(speak(QUESTION))
     for cut in (len(data) // 2, 60):
         try:
             t = transcribe(data[:cut])

@@ -3,7 +3,6 @@ module's pure helpers run in node; the whole widget runs in a real browser in te
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -15,26 +14,10 @@ from bivoice_jupyter import microphone
 from bivoice_jupyter.errors import BivoiceError
 from bivoice_jupyter.widgets import Microphone, RecorderAnswers, recorder_answers
 
-from conftest import IN_CI, require_tool
+from conftest import IN_CI, require_tool, webm_opus
 
 ESM = Path(__file__).parents[1] / "bivoice_jupyter" / "widgets" / "microphone.js"
 QUESTION = "what was the total revenue by region"
-
-
-def _webm_opus(wav: Path) -> bytes:
-    """Re-encode a WAV as webm/opus, the container Chromium's MediaRecorder sends."""
-    import av
-
-    out = io.BytesIO()
-    with av.open(str(wav)) as src, av.open(out, mode="w", format="webm") as dst:
-        stream = dst.add_stream("libopus", rate=48_000)
-        for frame in src.decode(audio=0):
-            frame.pts = None
-            for packet in stream.encode(frame):
-                dst.mux(packet)
-        for packet in stream.encode(None):
-            dst.mux(packet)
-    return out.getvalue()
 
 
 def _send(mic: Microphone, content: dict, buffers: list) -> None:
@@ -58,7 +41,7 @@ def test_recording_from_the_browser_is_answered(ws, speak) -> None:
     box = microphone(ws)
     mic = box.children[0]
     trace = _trace(mic)
-    data = _webm_opus(speak(QUESTION))
+    data = webm_opus(speak(QUESTION))
     _send(mic, {"type": "audio", "mime": "audio/webm;codecs=opus", "size": len(data)}, [memoryview(data)])
     assert mic.error == "" and mic.status == "done"
     assert "revenue" in mic.transcript.lower()
@@ -155,7 +138,7 @@ def test_ipywebrtc_recorder_is_answered(ws, speak) -> None:
     recorder = _audio_recorder()
     box = recorder_answers(recorder, ws, chart="bar")
     assert isinstance(box, RecorderAnswers) and box.children[0] is recorder
-    recorder.audio.value = _webm_opus(speak(QUESTION))  # what ipywebrtc does when recording stops
+    recorder.audio.value = webm_opus(speak(QUESTION))  # what ipywebrtc does when recording stops
     answer = box.last_answer
     assert answer is not None and len(answer.df) == 4 and "revenue" in box.status.value.lower()
     assert any("application/vnd.plotly.v1+json" in m for m in _mimes(box.output))
@@ -187,7 +170,7 @@ def test_voice_magic_recorder_option(ip, speak, monkeypatch) -> None:
         shell.run_cell("%voice --recorder rec --chart bar").raise_error()
     assert len(made) == 1 and made[0].recorder is shell.user_ns["rec"]
     assert any("application/vnd.jupyter.widget-view+json" in o.data for o in captured.outputs)
-    shell.user_ns["rec"].audio.value = _webm_opus(speak(QUESTION))
+    shell.user_ns["rec"].audio.value = webm_opus(speak(QUESTION))
     assert made[0].last_answer is not None and len(made[0].last_answer.df) == 4
     with pytest.raises(BivoiceError, match="No variable 'nope'"):
         shell.run_cell("%voice --recorder nope").raise_error()

@@ -82,11 +82,6 @@ def read(planner: OfflinePlanner, text: str, extra: float = 0.0) -> Reading:
     return Reading(text, notes + strays + extra, ignored)
 
 
-def cost(planner: OfflinePlanner, text: str) -> float:
-    """:func:`read`'s cost alone."""
-    return read(planner, text).cost
-
-
 def repairs(planner: OfflinePlanner, reading: Reading) -> list[str]:
     """Readings with one misheard word put right: a "by" heard as "I"/"my" before a column's
     name, and an unplaced word replaced by the planner word it sounds like."""
