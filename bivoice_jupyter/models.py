@@ -18,6 +18,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import plotly.graph_objects as go
 
 
+# What a spoken question with no words in it is answered (an empty Transcript.text).
+HEARD_NOTHING = "I heard nothing. Try again, a little closer to the microphone."
+
+
 @dataclass(frozen=True)
 class Transcript:
     """What speech recognition heard.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 import pandas as pd
 
 from . import charts
-from .models import Answer, ChartKind, Intent, Transcript
+from .models import HEARD_NOTHING, Answer, ChartKind, Intent, Transcript
 from .planner import OfflinePlanner, Reply, compile_intent
 from .sql.clickhouse import Connection
 from .sql.guard import Policy, guard
@@ -64,7 +64,7 @@ def answer(
     ``on_stage(name)`` is called as planning and querying start (a status line shows it)."""
     timings = dict(timings or {})
     if transcript is not None and not transcript.text.strip():
-        return Answer(question="", text="I heard nothing. Try again, a little closer to the microphone.",
+        return Answer(question="", text=HEARD_NOTHING,
                       transcript=transcript, timings=timings)
     if not isinstance(planner, OfflinePlanner):
         # the llm and auto planners run their own graph: plan -> guard -> execute, with repairs

@@ -26,12 +26,11 @@ from importlib.metadata import version
 from typing import Any
 
 from ..errors import BivoiceError
-from ..models import Transcript
+from ..models import HEARD_NOTHING, Transcript
 from .messages import kind, read_audio
 
 log = logging.getLogger(__name__)
 TARGET = "bivoice"
-HEARD_NOTHING = "I heard nothing. Try again, a little closer to the microphone."
 WorkspaceFactory = Callable[[], Any]  # () -> Workspace
 
 
