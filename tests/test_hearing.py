@@ -49,6 +49,15 @@ def test_one_or_two_misheard_words_are_put_right(ws, spoken, dimension, agg, col
     assert (intent.measures[0].agg, intent.measures[0].column) == (agg, column)
 
 
+def test_a_word_is_not_cut_back_to_a_column_word_it_starts_with(ws):
+    """tiny.en hears "quarterly" as "Orderly"; "order" (of order_date) is the closest spelling,
+    but what was heard after it was said: no silent "order revenue by region". The first reading
+    stays, and its answer says which word it ignored."""
+    t = heard("Orderly revenue by region.")
+    assert choose(t, ws.planner) is t
+    assert "ignored 'orderly' beside revenue" in ws.planner.plan(t.text).notes
+
+
 def test_free_heard_for_three_after_bottom(ws):
     chosen = choose(heard("bottom free products by quantity"), ws.planner)
     assert ws.planner.plan(chosen.text).limit == 3

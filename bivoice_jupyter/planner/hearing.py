@@ -93,7 +93,10 @@ def repairs(planner: OfflinePlanner, reading: Reading) -> list[str]:
             out.append(" ".join([*words[:i], "by", *words[i + 1:]]))
     for word in reading.unplaced:
         for w in word.split():
-            target = SOUNDS_LIKE.get(w) or next(iter(difflib.get_close_matches(w, planner.spoken_words, 1, FUZZY)), None)
+            # never a word cut back to its own start ("orderly" -> "order", which the planner
+            # would take silently): what was heard after it was said
+            close = [t for t in difflib.get_close_matches(w, planner.spoken_words, 3, FUZZY) if not w.startswith(t)]
+            target = SOUNDS_LIKE.get(w) or next(iter(close), None)
             if target and target != w and w in words:
                 out.append(" ".join(target if x == w else x for x in words))
     return out
