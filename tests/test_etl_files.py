@@ -145,6 +145,68 @@ def test_malformed_rows_are_rejected_with_their_line(etl: Workspace, files: Path
         [[1499, "n1499"], [1501, "n1501"]]
 
 
+def _unclosed(path: Path, bad: dict[int, str], sep: str = ",", rows: int = 2_000) -> Path:
+    """``rows`` rows of id, name, amount; the rows in ``bad`` (by row number) replaced."""
+    lines = [sep.join(("id", "name", "amount"))] + [sep.join((str(i), f"name {i}", f"{i * 1.5}")) for i in range(1, rows + 1)]
+    for i, line in bad.items():
+        lines[i] = line
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# issue #4: a quote that is never closed swallowed the rest of the file into one value
+UNCLOSED = {
+    # the row ends up short (was: "1 rejected (fewer fields than the header)", 1,500 rows gone)
+    "short-to-the-end": ({500: '500,"broken name,750'}, ",", ["row 500, column name", "1,500 lines",
+                                                              "to the end of the file"]),
+    # the quote opens in the last column: the row is whole, and failed its cast (Float64)
+    "last-column-cast": ({500: '500,broken name,"750'}, ",", ["row 500, column amount", "to the end of the file"]),
+    # one row swallowed, the last one
+    "one-line": ({1_999: '1999,"broken name,750'}, ",", ["row 1,999, column name", "1 line after it (to the end"]),
+    # after a row the parser skipped (which takes no row number)
+    "after-a-skipped-row": ({100: '100,"ab"c,5', 1_999: '1999,"broken name,750'}, ",",
+                            ["row 1,998 (counting the rows the parser could read), column name", "(to the end"]),
+    # the parser fails at the next quote (row 600): rows 500-600 were skipped as one bad row
+    "to-the-next-quote": ({500: '500,"broken name,750', 600: '600,"Smith, J",900'}, ",",
+                          ["the row '500,\"broken name,750'", "never closed"]),
+    # tab-separated files are CSV with tabs, quotes and all
+    "tsv": ({500: '500\t"broken name\t750'}, "\t", ["never closed"]),
+}
+
+
+@pytest.mark.parametrize("bad,sep,said", UNCLOSED.values(), ids=UNCLOSED.keys())
+def test_an_unclosed_quote_stops_the_load(etl: Workspace, files: Path, bad: dict[int, str], sep: str,
+                                          said: list[str]) -> None:
+    suffix = "tsv" if sep == "\t" else "csv"
+    etl.load(_unclosed(files / f"uq_good.{suffix}", {}, sep, rows=3), table="uq", if_exists="replace")
+    before = etl.sql("SELECT * FROM uq ORDER BY id").values.tolist()
+    path = _unclosed(files / f"uq_bad.{suffix}", bad, sep)
+    with pytest.raises(SourceError, match="a quote opens in") as caught:
+        etl.load(path, table="uq", if_exists="replace")
+    message = str(caught.value)
+    for words in said:
+        assert words in message
+    assert "the table is unchanged" in message and "load again" in message
+    assert etl.sql("SELECT * FROM uq ORDER BY id").values.tolist() == before == [[1, "name 1", 1.5], [2, "name 2", 3.0],
+                                                                                  [3, "name 3", 4.5]]
+    assert "uq_rejected" not in set(etl.tables()["table"])
+    left = etl._conn.client.query("SELECT name FROM system.tables WHERE startsWith(name, '_bivoice_stage')")
+    assert not left.result_rows
+    last = etl.load_history().iloc[0]
+    assert (last["target"], last["status"]) == ("etl_files.uq", "failed") and "a quote opens in" in last["error"]
+
+
+def test_a_quoted_value_of_a_few_lines_still_loads(etl: Workspace, files: Path) -> None:
+    """A quoted address over three lines (with the file's delimiter in them) is a value, not an
+    unclosed quote; so is one in the last row."""
+    path = _unclosed(files / "address.csv", {500: '500,"12 Main St\nSpringfield, IL\nUSA",750',
+                                              2_000: '2000,"PO Box 9\nAnytown, 12345",3000'})
+    report = etl.load(path, table="addresses", if_exists="replace")
+    assert (report.rows_loaded, report.rows_rejected) == (2_000, 0)
+    got = etl.sql("SELECT name FROM addresses WHERE id IN (500, 2000) ORDER BY id")["name"].tolist()
+    assert got == ["12 Main St\nSpringfield, IL\nUSA", "PO Box 9\nAnytown, 12345"]
+
+
 def test_decimal_commas(etl: Workspace, files: Path) -> None:
     report = etl.load(messy.decimal_comma_csv(files / "euro.csv"), table="euro", if_exists="replace")
     kinds = columns(report)

@@ -390,6 +390,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     if checks:
         counted_rows = counted_rows.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])), copy=False)
     targets.append(("stats", stats, counted_rows, [str(x.alias) for x in parts]))
+    quotes = _watch_quotes(conn, scratch, raw, fan, targets)  # unclosed quotes, see _check_quotes
     for what, target, select, cols in targets:
         view = scratch.table(f"mv_{what}")
         views.append(view)
@@ -427,6 +428,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         counts["malformed"] = _reject_unparsed(conn, raw.malformed, database, rejected, load_id)
     # "rows" (what the plan is checked against) are the well-formed ones
     counts["rows_read"] = int(counts["rows"]) + sum(int(counts.get(k, 0) or 0) for k in ("extra", "short", "malformed"))
+    counts["_quotes"] = _found_quotes(conn, scratch, quotes)
     return counts
 
 
@@ -450,6 +452,116 @@ def _reject_unparsed(conn: Connection, path: Path, database: str, rejected: str,
     before = engine.count(conn, table(database, rejected))
     conn.command(exp.insert(select, _into(database, rejected, [n for n, _ in audit.REJECT_COLUMNS])))
     return engine.count(conn, table(database, rejected)) - before
+
+
+# ------------------------------------------------------------------ unclosed quotes
+
+# A quote that opens a field of delimited text and is never closed makes the parser read on,
+# across line breaks, to the next quote or to the end of the file: the rows it runs over become
+# one value (the row is then loaded, or rejected as short or as a failed cast) or the parser
+# fails at that next quote (the row is skipped, and so are all the lines it ran over). Either
+# way rows are lost while the report shows one bad row, so such a load stops instead (issue #4).
+#
+# The rule. The lines it runs over contain no lone quote (the parser stops at the first one),
+# so in an otherwise well-formed file each of them reads as a whole row: exactly as many fields
+# as the header, no quote. A value is an unclosed quote when, among its lines after the first,
+#   * at least UNCLOSED_QUOTE_ROWS read as whole rows, or
+#   * at least one does and the value ran to the end of the file (its row is the last read);
+# and a row the parser skipped is one when its line opens a quote it does not close (an odd
+# number of quotes), or when the parser lost the row's text ("Buffer has gone": the row ran
+# past its read buffer, which a quoted field running to the end of a tab-separated file does).
+# A legitimately quoted value of a few lines (an address) has no such lines and loads as before;
+# one whose later lines do look like whole rows of the file is refused, a false alarm the error
+# names precisely. Cost: one more view on the staging read, whose filter is one position() per
+# text value; the lines are only split for values that hold a line break.
+UNCLOSED_QUOTE_ROWS = 2
+_QUOTE_COLUMNS = ("row", "column", "lines", "rows_like")
+
+
+def _quote_values(raw: Raw) -> list[tuple[str, exp.Expression]]:
+    """The text values of delimited text (with the spill column), by the name shown in errors."""
+    values = [(rc.name, c.fn("ifNull", c.col(raw_name(i)), c.lit(""))) for i, rc in enumerate(raw.columns)]
+    return [*values, ("(extra fields)", c.col(EXTRA_NAME))]
+
+
+def _rows_like(x: exp.Expression, delimiter: str, width: int) -> exp.Expression:
+    """How many lines of ``x`` after its first read as a whole row: ``width`` fields, no quote."""
+    line = exp.column("l")
+    whole = (exp.EQ(this=c.fn("countSubstrings", line, c.lit(delimiter)), expression=c.lit(width - 1)) if width > 1
+             else exp.NEQ(this=line, expression=c.lit("")))
+    test = exp.and_(exp.EQ(this=c.fn("position", line, c.lit('"')), expression=c.lit(0)), whole)
+    return c.fn("arrayCount", exp.Lambda(this=test, expressions=[exp.to_identifier("l")]),
+                c.fn("arrayPopFront", c.fn("splitByChar", c.lit("\n"), x)))
+
+
+def _watch_quotes(conn: Connection, scratch: Scratch, raw: Raw, fan: str,
+                  targets: list[tuple[str, str, exp.Select, list[str]]]) -> str | None:
+    """For delimited text, add to ``targets`` a view that keeps, for every value holding a line
+    break with at least one line that reads as a whole row, its row, column, the lines it holds
+    after its first and how many of them read as whole rows (rare: a small Memory table).
+    Returns that table, or None for other sources."""
+    if not raw.extra or not raw.columns:
+        return None
+    delimiter, width = raw.details.get("delimiter", ","), len(raw.columns)
+    values = _quote_values(raw)
+    has_break = [exp.GT(this=c.fn("position", x, c.lit("\n")), expression=c.lit(0)) for _, x in values]
+    # the lines are split only for the rows kept by the filter, which holds a line break
+    found = c.fn("array", *[c.fn("tuple", c.lit(name), exp.Sub(this=c.fn("countSubstrings", x, c.lit("\n")),
+                                                                  expression=c.fn("endsWith", x, c.lit("\n"))),
+                                    _rows_like(x, delimiter, width)) for name, x in values])
+    t = exp.column("t")
+    kept = c.fn("arrayJoin", c.fn("arrayFilter", exp.Lambda(
+        this=exp.GT(this=c.fn("tupleElement", t, c.lit(3)), expression=c.lit(0)), expressions=[exp.to_identifier("t")]), found))
+    inner = exp.select(c.fn("toUInt64", c.col(ROW_NAME)).as_("row"), kept.as_("q")).from_(table(scratch.database, fan)) \
+        .where(exp.or_(*has_break))
+    select = exp.select("row", *[c.fn("tupleElement", exp.column("q"), c.lit(k)).as_(n, quoted=True)
+                                 for k, n in enumerate(_QUOTE_COLUMNS[1:], 1)]).from_(inner.subquery("_q"))
+    quotes = scratch.table("quotes")
+    conn.command(exp.Create(this=table(scratch.database, quotes), kind="TABLE", expression=select.limit(0),
+                            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
+    targets.append(("quotes", quotes, select, list(_QUOTE_COLUMNS)))
+    return quotes
+
+
+def _found_quotes(conn: Connection, scratch: Scratch, quotes: str | None) -> list[tuple[int, str, int, int]]:
+    """What the view of :func:`_watch_quotes` kept (by row), and its table dropped."""
+    if quotes is None:
+        return []
+    df = engine.read(conn, exp.select(*[exp.column(n, quoted=True) for n in _QUOTE_COLUMNS])
+                     .from_(table(scratch.database, quotes)).order_by("row"))
+    conn.command(exp.Drop(tables=[table(scratch.database, quotes)], kind="TABLE", exists=True))
+    scratch.tables.remove(quotes)
+    return [(int(r.row), str(r.column), int(r.lines), int(r.rows_like)) for r in df.itertuples(index=False)]
+
+
+def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejected: str, label: str) -> None:
+    """Stop the load (before anything is swapped in) at the first unclosed quote, by the rule
+    above; ``counts`` are :func:`_stage_rows`'s."""
+    todo = "fix the quote (close it, or double a quote that is part of the text: \"\") or remove it, then load again"
+    # the last row's number: rows the parser skipped take none
+    last = int(counts.get("rows_read", 0) or 0) - int(counts.get("malformed", 0) or 0)
+    numbered = " (counting the rows the parser could read)" if counts.get("malformed") else ""
+    for row, column, lines, rows_like in counts.get("_quotes", []):
+        to_end = row >= last
+        if rows_like >= UNCLOSED_QUOTE_ROWS or to_end:
+            raise SourceError(
+                f"{label}: a quote opens in row {row:,}{numbered}, column {column}, and is never closed: the {lines:,} "
+                f"line{'' if lines == 1 else 's'} after it{' (to the end of the file)' if to_end else ''} became "
+                f"part of that one value ({rows_like:,} of them look like whole rows). Nothing was loaded; the table is unchanged.", hint=todo)
+    if not counts.get("malformed"):
+        return
+    value, reason = c.col("value"), c.col("reason")
+    odd = exp.EQ(this=exp.Mod(this=c.fn("countSubstrings", value, c.lit('"')), expression=c.lit(2)), expression=c.lit(1))
+    # the engine's words where it lost the row's text (in the reason or, as here, the line)
+    lost = exp.or_(*[exp.GT(this=c.fn("position", x, c.lit("Buffer has gone")), expression=c.lit(0)) for x in (reason, value)])
+    df = engine.read(conn, exp.select("value", lost.as_("lost")).from_(table(database, rejected))
+                     .where(exp.and_(exp.column("column").eq(c.lit("(row)")), exp.or_(odd, lost))).limit(1))
+    if df.empty:
+        return
+    where = "a row" if bool(df["lost"].iloc[0]) else f"the row {str(df['value'].iloc[0])[:200]!r}"
+    raise SourceError(
+        f"{label}: a quote opens in {where} and is never closed: the parser read on across the lines after it "
+        "until it failed, and those rows could not be read. Nothing was loaded; the table is unchanged.", hint=todo)
 
 
 def _partitions(conn: Connection, database: str, name: str) -> list[str]:
@@ -642,6 +754,8 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         bar.step("loading" if attempt == 1 else "loading again, by the plan every row asked for",
                  size_bytes=raw.size_bytes, rows=raw.rows)
         counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id)
+        if attempt == 1:  # before anything is swapped in; the values are the same on a second read
+            _check_quotes(conn, counts, database, rejected_stage, src.label)
         bar.advance()
         bar.check()
         if appending:
