@@ -33,12 +33,11 @@ append/upsert.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-from pathlib import Path
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -81,20 +80,23 @@ from .sources import MALFORMED_SHARE, Raw, ReadOptions, Scratch, Source, resolve
 MODES = ("fail", "create", "replace", "append", "upsert")
 _AT_ROW = re.compile(r"\(at row (\d+)\)")
 MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
-# The staging read: every block carries all the cast layers' columns through three views, so
+# The staging read: every block carries all the cast layers' columns through four views, so
 # each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here,
 # several blocks in flight). 131,072-row blocks keep a 10 M-row load's peak under 1 GiB (945 MiB
 # on bench/RESULTS.md's file, with the file read by pread(): see ``sources.READ_IN_PLACE``;
 # 262,144-row blocks peaked at 1.4 GiB) for about 10% more time. Two insert threads cast blocks
 # in parallel and the views run side by side: without them one core does it all.
+#
+# Delimited text is parsed on one thread (``input_format_parallel_parsing = 0``), on every
+# machine. With a header line, the engine's parallel parsing numbers the rows of each chunk
+# after the first one too high (``_row_number``, and the row of a skipped row in the error
+# file): a rejected row named the next row of the file (chDB 4.4 / ClickHouse 26.9; a file
+# without a header is numbered right). The casts and views still run on two streams after
+# the read. On bench/RESULTS.md's 2-core machine one thread was also the faster (a 1 M-row
+# load: wall 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s: no segmenting thread, no chunks handed between
+# threads); on a machine of many cores the read is now one thread where it could be several.
 STAGE_SETTINGS = {"max_block_size": 131_072, "min_insert_block_size_rows": 131_072,
-                  "max_insert_threads": 2, "parallel_view_processing": 1}
-# On a machine of two cores the embedded engine reads delimited text on one thread: parallel
-# parsing there cost about 0.5 CPU s per million rows (a segmenting thread, chunks handed between
-# threads) and left no core idle to gain it back, while the casts and views still run on two
-# streams after the read. Measured on bench/RESULTS.md's 2-core machine (a 1 M-row load: wall
-# 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s); with more cores the engine's default (parallel) is kept.
-FEW_CORES = 2
+                  "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -348,11 +350,6 @@ def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[
     ).from_(rel).where(_bad(failing, checks), copy=False)
 
 
-def _few_cores(conn: Connection) -> bool:
-    """Whether the engine runs in this process on a machine of :data:`FEW_CORES` or fewer."""
-    return conn.embedded and (os.cpu_count() or 1) <= FEW_CORES
-
-
 def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
     return exp.Schema(this=table(database, name), expressions=[ident(n) for n in columns])
 
@@ -399,8 +396,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             properties=exp.Properties(expressions=[exp.MaterializedProperty(),
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
-    stage_settings = {**STAGE_SETTINGS, **({"input_format_parallel_parsing": 0} if _few_cores(conn) else {})}
-    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in stage_settings.items()]
+    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in STAGE_SETTINGS.items()]
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
         settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
@@ -424,11 +420,15 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         by_column = {str(r.column): int(r.n) for r in found.itertuples()}
         for m in checks:
             counts[m.count] = by_column.get(m.column, 0)
+    found_quotes = _found_quotes(conn, scratch, quotes)
     if raw.malformed is not None and raw.malformed.exists() and raw.malformed.stat().st_size:
+        skipped = _skipped_rows(conn, raw.malformed)
+        _renumber(conn, scratch, raw.malformed, rejected)
+        found_quotes = [(_true_row(row, skipped), *rest) for row, *rest in found_quotes]
         counts["malformed"] = _reject_unparsed(conn, raw.malformed, database, rejected, load_id)
     # "rows" (what the plan is checked against) are the well-formed ones
     counts["rows_read"] = int(counts["rows"]) + sum(int(counts.get(k, 0) or 0) for k in ("extra", "short", "malformed"))
-    counts["_quotes"] = _found_quotes(conn, scratch, quotes)
+    counts["_quotes"] = found_quotes
     return counts
 
 
@@ -437,14 +437,62 @@ _ERRORS_STRUCTURE = "time String, database Nullable(String), table Nullable(Stri
                     "reason String, raw_data String"
 
 
+def _errors(path: Path) -> exp.Table:
+    return exp.Table(this=c.fn("file", c.lit(str(path)), c.lit("CSV"), c.lit(_ERRORS_STRUCTURE)))
+
+
+def _skipped_rows(conn: Connection, path: Path) -> list[int]:
+    """The rows the parser skipped, by their number in the file (1 = the first data row), in
+    order. The error file numbers them right: the read is on one thread (``STAGE_SETTINGS``)."""
+    df = engine.read(conn, exp.select(c.fn("assumeNotNull", c.col("offset")).as_("row")).from_(_errors(path)).order_by("row"))
+    return [int(r) for r in df["row"]]
+
+
+def _true_row(row: int, skipped: list[int]) -> int:
+    """A row's number in the file from the one the engine gave it (``_row_number``), which does
+    not count the rows it skipped: ``row`` plus the skipped rows that come before it."""
+    for k, s in enumerate(skipped):  # the k-th skipped row has s - k - 1 parsed rows before it
+        if s - k - 1 >= row:
+            return row + k
+    return row + len(skipped)
+
+
+def _renumber(conn: Connection, scratch: Scratch, path: Path, rejected: str) -> None:
+    """Give the rejected rows their number in the file (see :func:`_true_row`) where the parser
+    skipped rows: the rejects table is rebuilt, each row's number raised by the count of skipped
+    rows before it (an ASOF join on ``skipped - k``, the parsed rows before the k-th skipped
+    one). Every number was one row too low per skipped row above it."""
+    database = scratch.database
+    rank = exp.Window(this=c.fn("row_number"), order=exp.Order(expressions=[exp.Ordered(this=c.col("offset"))]))
+    ranked = exp.select(c.fn("toInt64", exp.Sub(this=c.fn("assumeNotNull", c.col("offset")), expression=rank)).as_("t"),
+                        rank.copy().as_("k")).from_(_errors(path))
+    steps = exp.select(c.lit(1).as_("one"), "t", c.fn("max", c.col("k")).as_("k")).from_(ranked.subquery("_ranked")).group_by("t")
+    rows = exp.select(exp.Star(), c.lit(1).as_("one"), c.fn("toInt64", c.fn("ifNull", c.col("source_row"), c.lit(0))).as_("n")) \
+        .from_(table(database, rejected))
+    names = [n for n, _ in audit.REJECT_COLUMNS]
+    number = c.if_(c.is_null(exp.column("source_row", "r")), exp.Null(),
+                   exp.Add(this=exp.column("source_row", "r"), expression=exp.column("k", "s")))
+    picked = [number.as_("source_row") if n == "source_row" else exp.column(n, "r", quoted=True).as_(n, quoted=True)
+              for n in names]
+    on = exp.and_(exp.EQ(this=exp.column("one", "r"), expression=exp.column("one", "s")),
+                  exp.GT(this=exp.column("n", "r"), expression=exp.column("t", "s")))
+    select = exp.select(*picked).from_(rows.subquery("r"))
+    select.set("joins", [exp.Join(this=steps.subquery("s"), on=on, side="LEFT", kind="ASOF")])
+    fixed = scratch.table("renumbered")
+    conn.command(exp.Create(this=table(database, fixed), kind="TABLE", expression=table(database, rejected)))
+    conn.command(exp.insert(select, _into(database, fixed, names)))
+    conn.command(exp.Drop(tables=[table(database, rejected)], kind="TABLE"))
+    conn.command(_rename(database, fixed, rejected))
+    scratch.tables.remove(fixed)
+
+
 def _reject_unparsed(conn: Connection, path: Path, database: str, rejected: str, load_id: str) -> int:
     """The rows the CSV parser skipped (bad quoting: ``"ab"c``), as rejected rows with their
-    line as written and the parser's reason. Their place in the file is not known exactly (the
-    parser numbers rows per parallel chunk), so ``source_row`` is NULL; the line is in ``value``."""
-    source = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit("CSV"), c.lit(_ERRORS_STRUCTURE)))
+    number in the file, their line as written (``value``) and the parser's reason."""
+    source = _errors(path)
     why = c.fn("regexpExtract", c.col("reason"), c.lit("ERROR: ([^\n]*)"), c.lit(1))
     select = exp.select(
-        c.lit(load_id).as_("load_id"), exp.cast(exp.Null(), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
+        c.lit(load_id).as_("load_id"), exp.cast(c.col("offset"), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
         c.lit("(row)").as_("column", quoted=True), c.col("raw_data").as_("value"),
         c.fn("concat", c.lit("the row cannot be read as CSV: "), why).as_("reason"),
         c.fn("toJSONString", c.fn("map", c.lit("(line)"), c.col("raw_data"))).as_("raw"),
@@ -538,14 +586,12 @@ def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejec
     """Stop the load (before anything is swapped in) at the first unclosed quote, by the rule
     above; ``counts`` are :func:`_stage_rows`'s."""
     todo = "fix the quote (close it, or double a quote that is part of the text: \"\") or remove it, then load again"
-    # the last row's number: rows the parser skipped take none
-    last = int(counts.get("rows_read", 0) or 0) - int(counts.get("malformed", 0) or 0)
-    numbered = " (counting the rows the parser could read)" if counts.get("malformed") else ""
+    last = int(counts.get("rows_read", 0) or 0)  # the last row's number (rows are numbered in the file)
     for row, column, lines, rows_like in counts.get("_quotes", []):
         to_end = row >= last
         if rows_like >= UNCLOSED_QUOTE_ROWS or to_end:
             raise SourceError(
-                f"{label}: a quote opens in row {row:,}{numbered}, column {column}, and is never closed: the {lines:,} "
+                f"{label}: a quote opens in row {row:,}, column {column}, and is never closed: the {lines:,} "
                 f"line{'' if lines == 1 else 's'} after it{' (to the end of the file)' if to_end else ''} became "
                 f"part of that one value ({rows_like:,} of them look like whole rows). Nothing was loaded; the table is unchanged.", hint=todo)
     if not counts.get("malformed"):
