@@ -41,6 +41,24 @@ def test_options_reach_the_load(ip, tmp_path) -> None:
     assert ip.user_ns["u"].mode == "upsert" and ip.user_ns["u"].rows_rejected == 1
 
 
+def test_null_tokens_option(ip, ws, tmp_path) -> None:
+    """"NA" is Namibia's country code: by default a null token (with a warning that says so),
+    kept as a value with --null-tokens ''; --null-tokens '-' reads only "-" (and "") as missing."""
+    path = tmp_path / "countries.csv"
+    path.write_text("country,pop\nUS,331\nNA,2.5\nDE,83\n - ,1\n,2\n")
+    run(ip, f"%etl load {path} --table magic_na --database etl_magic --replace --out r")
+    assert ip.user_ns["r"].rows_loaded == 5
+    assert any("country: 2 values were null tokens (NA, N/A" in w for w in ip.user_ns["r"].warnings)
+    for option, kept, said in (("''", ["US", "DE", "NA", None, "-"], []),
+                               ("'-'", ["US", "DE", "NA", None, None], ["country: 1 value was a null token (-)"])):
+        run(ip, f"%etl load {path} --table magic_na --database etl_magic --replace --null-tokens {option} --out r")
+        got = ws._conn.client.query("SELECT country FROM etl_magic.magic_na ORDER BY pop DESC").result_rows
+        assert [v for (v,) in got] == kept
+        assert [w.split(" and ")[0] for w in ip.user_ns["r"].warnings if "null token" in w] == said
+    with pytest.raises(SourceError, match="must be a list of strings"):
+        ws.load(path, table="never", null_tokens="NA")
+
+
 def test_errors_fail_the_cell_in_one_line(ip, tmp_path) -> None:
     with pytest.raises(SourceError) as info:
         run(ip, f"%etl load {tmp_path / 'missing.csv'} --table never --database etl_magic")

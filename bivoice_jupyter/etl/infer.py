@@ -210,17 +210,19 @@ def layer(relation: exp.Expression, items: list[tuple[str, exp.Expression]], ali
 
 def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int] | frozenset[int],
          row: exp.Expression | None = None, extra: str | None = None, fix: set[int] | frozenset[int] = frozenset(),
-         limit: int | None = None, where: exp.Expression | None = None) -> exp.Expression:
-    """The relation every later step reads: each raw column as ``__bv_r<i>``, the trimmed,
-    null-token-free text of the columns in ``values`` as ``__bv_v<i>``, the row number and the
-    spill column. Internal names keep the engine from mistaking an output alias for a source
+         limit: int | None = None, where: exp.Expression | None = None,
+         null_tokens: tuple[str, ...] = c.NULL_TOKENS) -> exp.Expression:
+    """The relation every later step reads: each raw column as ``__bv_r<i>``, the trimmed text
+    of the columns in ``values`` as ``__bv_v<i>`` (NULL for ``null_tokens``), the row number and
+    the spill column. Internal names keep the engine from mistaking an output alias for a source
     column of the same name."""
     parts: list[exp.Expression] = []
     for i, rc in enumerate(columns):
         raw = c.col(rc.source)
         parts.append(exp.alias_(raw, raw_name(i), quoted=True))
         if i in values:
-            parts.append(exp.alias_(c.value(raw, fix_encoding=i in fix), value_name(i), quoted=True))
+            parts.append(exp.alias_(c.value(raw, fix_encoding=i in fix, null_tokens=null_tokens), value_name(i),
+                                    quoted=True))
     if row is not None:
         parts.append(exp.alias_(row, ROW_NAME, quoted=True))
     if extra:
@@ -255,11 +257,11 @@ def _count(cond: exp.Expression) -> exp.Expression:
 
 def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int = SAMPLE_ROWS,
                  *, text_source: bool = False, extra: str | None = None,
-                 where: exp.Expression | None = None) -> exp.Select:
+                 where: exp.Expression | None = None, null_tokens: tuple[str, ...] = c.NULL_TOKENS) -> exp.Select:
     """Everything :func:`candidates` and :func:`from_sample` need, on the first ``rows`` rows
     (those that pass ``where``: the well-formed ones)."""
     text = [i for i, rc in enumerate(columns) if rc.text]
-    b = base(relation, columns, values=set(text), extra=extra, limit=rows, where=where)
+    b = base(relation, columns, values=set(text), extra=extra, limit=rows, where=where, null_tokens=null_tokens)
     parts: list[exp.Expression] = []
     for i, rc in enumerate(columns):
         raw = c.col(raw_name(i))
@@ -369,6 +371,9 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             continue
         present = c.col(present_name(i))
         parts.append(_count(present).as_(_alias(i, "n")))
+        if p.kind == "text":  # values read as missing for being a null token ("NA"), not for being empty
+            written = c.fn("notEmpty", c.fn("trimBoth", c.fn("ifNull", raw, c.lit("")), c.lit(c.WHITESPACE)))
+            parts.append(_count(exp.and_(exp.not_(present), written)).as_(_alias(i, "tokens")))
         if text_source:
             parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8")))
         kinds = ladders.get(i, ())

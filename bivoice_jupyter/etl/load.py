@@ -36,6 +36,7 @@ import datetime as dt
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,8 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
     if any(m.count == "short" for m in _malformed(raw)):
         well_formed.append(c.not_null(c.col(raw.columns[-1].source)))
     q = _with_settings(sample_query(raw.relation, raw.columns, sample_rows, text_source=raw.text_source,
-                                    extra=raw.extra, where=exp.and_(*well_formed) if well_formed else None), raw)
+                                    extra=raw.extra, where=exp.and_(*well_formed) if well_formed else None,
+                                    null_tokens=raw.null_tokens), raw)
     # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead)
     q.set("settings", [*(q.args.get("settings") or []),
                        *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
@@ -277,7 +279,7 @@ def _cast(raw: Raw, plans: list[ColumnPlan]) -> tuple[exp.Expression, list[Colum
     Returns the relation, the plans that can fail, and the row-level checks (flags of the same
     layer)."""
     b = base(raw.relation, raw.columns, values={p.index for p in plans if p.needs_value}, row=raw.row,
-             extra=raw.extra, fix={p.index for p in plans if p.fix_encoding})
+             extra=raw.extra, fix={p.index for p in plans if p.fix_encoding}, null_tokens=raw.null_tokens)
     failing = [p for p in plans if _failed(p) is not None]
     checks = _malformed(raw)
     flags = [(m.flag, m.test) for m in checks] + [(_fail_name(p.index), _failed(p)) for p in failing]
@@ -680,6 +682,7 @@ def load(
     query: str | None = None,
     clean_names: bool | None = None,
     fmt: str | None = None,
+    null_tokens: Iterable[str] | None = None,
 ) -> LoadReport:
     """Load ``source`` into ``database.table``; see the module docstring for the guarantees.
 
@@ -688,7 +691,10 @@ def load(
     by them, optimised with ``FINAL`` after the load unless ``final=False``).
     ``max_bad_share``: the share of a column's values (0.01 = 1%) that may fail its type; their
     rows go to ``<table>_rejected``. ``dedup`` drops repeated rows. ``infer=False`` keeps every
-    text column as text. The rest say how to read the source (see :class:`ReadOptions`).
+    text column as text. ``null_tokens``: the text values read as missing, instead of
+    :data:`clean.NULL_TOKENS` (``NA``, ``N/A``, ``null``, ``-`` ...); the empty value always is
+    (``null_tokens=[]`` keeps "NA" as a value, for instance Namibia's country code). The rest
+    say how to read the source (see :class:`ReadOptions`).
     """
     started = time.perf_counter()
     check_table_name(table)
@@ -699,7 +705,7 @@ def load(
         raise SourceError("An upsert needs key=: the column(s) that identify a row.")
     if not 0 <= float(max_bad_share) < 1:
         raise SourceError(f"max_bad_share={max_bad_share!r} must be at least 0 and below 1.")
-    options = ReadOptions(encoding, delimiter, header, sheet, query, clean_names, fmt)
+    options = ReadOptions(encoding, delimiter, header, sheet, query, clean_names, fmt, _null_tokens(null_tokens))
     load_id = uuid.uuid4().hex[:16]
     run = _Run(audit.Entry(load_id, dt.datetime.now(), target=f"{database}.{table}", mode=mode))
     scratch = Scratch(conn, database, load_id)
@@ -741,6 +747,17 @@ def load(
     return replace(report, seconds=run.entry.seconds, warnings=tuple(run.warnings))
 
 
+def _null_tokens(tokens: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The null tokens as the cleaning compares them (trimmed, the empty value first), or None
+    for the default."""
+    if tokens is None:
+        return None
+    if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+        raise SourceError(f"null_tokens={tokens!r} must be a list of strings, such as ['N/A', '-'].",
+                          hint="null_tokens=[] reads only the empty value as missing")
+    return tuple(dict.fromkeys(["", *(t.strip() for t in tokens)]))
+
+
 def _scrub(text: str, secrets: list[str]) -> str:
     for s in secrets:
         if s:
@@ -768,6 +785,8 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     _check_rejects_table(rejects_target)
     bar.plan(4)
     raw = src.open(conn, scratch, bar, stage=False)
+    if options.null_tokens is not None:
+        raw.null_tokens = options.null_tokens
     run.entry.details.update(raw.details)
     mode_used = mode if target.exists else "create" if mode != "upsert" else "upsert"
     run.entry.mode = mode_used
@@ -835,6 +854,13 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.warnings += run.notes + [f"{p.name}: {p.note}" for p in plans if p.note]
     bad8 = {p.name: int(counts.get(f"c{p.index}_bad8", 0) or 0) for p in plans if p.kind == "text"}
     run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
+    named = list(dict.fromkeys(t.lower() for t in raw.null_tokens if t))  # "NA" for NA, na, Na
+    shown = [next(t for t in raw.null_tokens if t.lower() == low) for low in named[:5]]
+    tokens = ", ".join(shown) + (", ..." if len(named) > 5 else "")
+    run.warnings += [f"{p.name}: {k:,} {'value was a null token' if k == 1 else 'values were null tokens'} ({tokens}) "
+                     "and were read as missing; "
+                     "null_tokens= (%etl --null-tokens) keeps such values"
+                     for p in plans if p.kind == "text" and (k := int(counts.get(f"c{p.index}_tokens", 0) or 0))]
     if extra_rows:
         run.warnings.append(f"{extra_rows:,} rows had more fields than the header and were rejected")
     short_rows = int(counts.get("short", 0) or 0)
@@ -940,13 +966,15 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
     """Detect the schema of ``source`` on its first ``sample_rows`` rows and show ``rows`` of
     them cleaned and typed; nothing is loaded (a source that lives in Python is staged in a
     hidden table and dropped)."""
-    options = ReadOptions(**read)
+    options = ReadOptions(**{**read, "null_tokens": _null_tokens(read.get("null_tokens"))})
     src = resolve(source, options)
     scratch = Scratch(conn, database, uuid.uuid4().hex[:16])
     bar = Progress(False)
     secrets = _secrets(src)
     try:
         raw = src.open(conn, scratch, bar, stage=False)
+        if options.null_tokens is not None:
+            raw.null_tokens = options.null_tokens
         plans, _, sample = _speculate(conn, raw, float(max_bad_share), True, sample_rows=int(sample_rows))
         sampled = int(sample["rows"])
         schema = pd.DataFrame(

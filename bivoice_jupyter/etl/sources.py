@@ -80,6 +80,7 @@ class ReadOptions:
     query: str | None = None
     clean_names: bool | None = None
     fmt: str | None = None
+    null_tokens: tuple[str, ...] | None = None  # None: clean.NULL_TOKENS
 
 
 @dataclass
@@ -96,6 +97,7 @@ class Raw:
     rows: int | None = None
     details: dict[str, str] = field(default_factory=dict)
     staged: bool = False
+    null_tokens: tuple[str, ...] = c.NULL_TOKENS  # text read as missing (see clean.value)
     # where the engine writes the rows it could not parse (delimited text read in place)
     malformed: Path | None = None
 

@@ -54,6 +54,9 @@ class EtlMagics(Magics):
     @argument("--encoding", help="the file's encoding (default: detected)")
     @argument("--delimiter", help="the file's delimiter (default: detected); \\t for tab")
     @argument("--header", choices=["yes", "no"], help="whether the first row names the columns (default: detected)")
+    @argument("--null-tokens", metavar="TOKENS",
+              help="comma-separated text values read as missing, instead of the defaults (NA, N/A, null, None, -, "
+                   "NaN, #N/A ...); the empty value always is; '' keeps every other value (e.g. NA for Namibia)")
     @argument("--format", choices=["csv", "json", "parquet", "excel"], help="the file's format (default: from its name)")
     @argument("--rows", type=int, default=10, help="rows to show (preview) or loads to list (history)")
     @argument("--out", metavar="VAR", help="store the result (LoadReport, Preview, DataFrame) in this variable")
@@ -97,8 +100,10 @@ def _read_options(args: Any, cell: str | None) -> dict[str, Any]:
     header = None if args.header is None else args.header == "yes"
     sheet_name = _unquote(args.sheet)
     sheet: str | int | None = int(sheet_name) if sheet_name is not None and sheet_name.isdigit() else sheet_name
+    tokens = _unquote(args.null_tokens)
     options = {"query": query, "encoding": _unquote(args.encoding), "delimiter": delimiter, "header": header,
-               "sheet": sheet, "fmt": args.format}
+               "sheet": sheet, "fmt": args.format,
+               "null_tokens": None if tokens is None else [t for t in tokens.split(",") if t.strip()]}
     return {k: v for k, v in options.items() if v is not None}
 
 
