@@ -227,6 +227,23 @@ def test_a_quoted_value_of_a_few_lines_still_loads(etl: Workspace, files: Path) 
     assert got == ["12 Main St\nSpringfield, IL\nUSA", "PO Box 9\nAnytown, 12345"]
 
 
+def test_one_column_file_with_quoted_lines(etl: Workspace, files: Path) -> None:
+    """In a file of one column every line looks like a whole row: quoted comments of a few lines
+    load (also in the last row); an unclosed quote that runs to the end of the file does not."""
+    comments = [f"comment {i}" for i in range(1, 201)]
+    comments[50] = '"first line\nsecond line\nthird line"'
+    comments[199] = '"last one\nover\nthree lines"'
+    path = files / "comments.csv"
+    path.write_text("comment\n" + "\n".join(comments) + "\n")
+    report = etl.load(path, table="comments", if_exists="replace")
+    assert (report.rows_loaded, report.rows_rejected) == (200, 0)
+    comments[99] = '"never closed'
+    path.write_text("comment\n" + "\n".join(comments[:199]) + "\n")
+    with pytest.raises(SourceError, match="a quote opens in row 100, column comment"):
+        etl.load(path, table="comments", if_exists="replace")
+    assert etl.sql("SELECT count() AS n FROM comments")["n"].tolist() == [200]
+
+
 def test_decimal_commas(etl: Workspace, files: Path) -> None:
     report = etl.load(messy.decimal_comma_csv(files / "euro.csv"), table="euro", if_exists="replace")
     kinds = columns(report)

@@ -525,6 +525,10 @@ def _reject_unparsed(conn: Connection, path: Path, database: str, rejected: str,
 # names precisely. Cost: one more view on the staging read, whose filter is one position() per
 # text value; the lines are only split for values that hold a line break.
 UNCLOSED_QUOTE_ROWS = 2
+# In a file of one column every line reads as a whole row, so there a value is an unclosed quote
+# only when it ran to the end of the file over at least this many lines (a quoted comment of a
+# few lines, even in the last row, still loads).
+UNCLOSED_QUOTE_LINES_ALONE = 10
 _QUOTE_COLUMNS = ("row", "column", "lines", "rows_like")
 
 
@@ -584,14 +588,16 @@ def _found_quotes(conn: Connection, scratch: Scratch, quotes: str | None) -> lis
     return [(int(r.row), str(r.column), int(r.lines), int(r.rows_like)) for r in df.itertuples(index=False)]
 
 
-def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejected: str, label: str) -> None:
+def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejected: str, label: str,
+                  width: int) -> None:
     """Stop the load (before anything is swapped in) at the first unclosed quote, by the rule
-    above; ``counts`` are :func:`_stage_rows`'s."""
+    above; ``counts`` are :func:`_stage_rows`'s, ``width`` the source's number of columns."""
     todo = "fix the quote (close it, or double a quote that is part of the text: \"\") or remove it, then load again"
     last = int(counts.get("rows_read", 0) or 0)  # the last row's number (rows are numbered in the file)
     for row, column, lines, rows_like in counts.get("_quotes", []):
         to_end = row >= last
-        if rows_like >= UNCLOSED_QUOTE_ROWS or to_end:
+        alone = width == 1 and not (to_end and lines >= UNCLOSED_QUOTE_LINES_ALONE)
+        if (rows_like >= UNCLOSED_QUOTE_ROWS or to_end) and not alone:
             raise SourceError(
                 f"{label}: a quote opens in row {row:,}, column {column}, and is never closed: the {lines:,} "
                 f"line{'' if lines == 1 else 's'} after it{' (to the end of the file)' if to_end else ''} became "
@@ -820,7 +826,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
                  size_bytes=raw.size_bytes, rows=raw.rows)
         counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id)
         if attempt == 1:  # before anything is swapped in; the values are the same on a second read
-            _check_quotes(conn, counts, database, rejected_stage, src.label)
+            _check_quotes(conn, counts, database, rejected_stage, src.label, len(raw.columns))
         bar.advance()
         bar.check()
         if appending:
