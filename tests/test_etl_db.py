@@ -93,7 +93,8 @@ def test_postgres_schema_table_and_query(etl: Workspace, postgres: servers.Serve
     report = etl.load(postgres.url("shop"), table="pg_query", if_exists="replace",
                       query="SELECT id, amount, placed, flag FROM orders WHERE id <= 100")
     assert report.rows_loaded == 100
-    assert dict(report.columns) == {"id": "Int64", "amount": "Float64", "placed": "DateTime64(3)", "flag": "Bool"}
+    # numeric(10,2) keeps the driver's type; the rest is text inspected
+    assert dict(report.columns) == {"id": "Int64", "amount": "Decimal(10, 2)", "placed": "DateTime64(3)", "flag": "Bool"}
 
 
 def test_mariadb_table_and_query(etl: Workspace, mariadb: servers.Server) -> None:
@@ -135,3 +136,79 @@ def test_wrong_password_and_missing_table(etl: Workspace, postgres: servers.Serv
     history = etl.load_history(3)
     assert (history["status"] == "failed").all()
     assert not history["error"].str.contains("wrong-one").any()
+
+
+def _mariadb_run(server: servers.Server, *statements: str) -> None:
+    import pymysql
+
+    con = pymysql.connect(host="127.0.0.1", port=server.port, user=servers.USER, password=servers.PASSWORD,
+                          database="shop", autocommit=True)
+    try:
+        with con.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        con.close()
+
+
+def _postgres_run(server: servers.Server, *statements: str) -> None:
+    import psycopg
+
+    with psycopg.connect(host="127.0.0.1", port=server.port, user=servers.USER, password=servers.PASSWORD,
+                         dbname="shop", autocommit=True) as con:
+        for statement in statements:
+            con.execute(statement)
+
+
+def test_mariadb_query_keeps_the_driver_types(etl: Workspace, mariadb: servers.Server) -> None:
+    _mariadb_run(mariadb, "DROP TABLE IF EXISTS exact",
+                 "CREATE TABLE exact (id INT, tm TIME, bl BLOB, bits BIT(8), amt DECIMAL(30,10), at DATETIME(6))",
+                 "INSERT INTO exact VALUES (1, '-838:59:59', x'00ff', b'10101010', 12345678901234567890.0123456789, "
+                 "'2024-01-01 12:00:00.123456'), (2, '25:00:00', x'c328', b'0', 0.1, '2024-01-01 00:00:00')")
+    report = etl.load(mariadb.url("shop"), table="my_exact", if_exists="replace", query="SELECT * FROM exact")
+    cols = dict(report.columns)
+    assert cols["amt"] == "Decimal(30, 10)" and cols["at"] == "DateTime64(6)" and cols["bits"] == "UInt64"
+    rows = etl.sql("SELECT tm, hex(bl) AS bl, bits, toString(amt) AS amt, toString(at) AS at FROM my_exact ORDER BY id")
+    assert rows.to_dict("list") == {"tm": ["-838:59:59", "25:00:00"], "bl": ["00FF", "C328"], "bits": [170, 0],
+                                    "amt": ["12345678901234567890.0123456789", "0.1"],
+                                    "at": ["2024-01-01 12:00:00.123456", "2024-01-01 00:00:00.000000"]}
+
+
+def test_postgres_numeric_without_precision_is_exact(etl: Workspace, postgres: servers.Server) -> None:
+    _postgres_run(postgres, "DROP TABLE IF EXISTS wide",
+                  "CREATE TABLE wide (id int, big numeric, amount numeric(12, 3))",
+                  "INSERT INTO wide VALUES (1, 12345678901234567890.123456789, 1.5), (2, 1.5, NULL)")
+    for how, options in (("table", {}), ("query", {"query": "SELECT * FROM wide"})):
+        url = postgres.url("shop", "wide") if how == "table" else postgres.url("shop")
+        report = etl.load(url, table=f"pg_wide_{how}", if_exists="replace", **options)
+        cols = dict(report.columns)
+        assert cols["big"] == "Decimal(29, 9)" and cols["amount"] == "Nullable(Decimal(12, 3))", how
+        big = etl.sql(f"SELECT toString(big) AS big FROM pg_wide_{how} ORDER BY id")["big"].tolist()
+        assert big == ["12345678901234567890.123456789", "1.5"], how
+    _postgres_run(postgres, "INSERT INTO wide VALUES (3, 'NaN', 1)")
+    with pytest.raises(SourceError, match="not plain numbers") as info:
+        etl.load(postgres.url("shop", "wide"), table="pg_wide_nan", if_exists="replace")
+    assert "NULLIF" in (info.value.hint or "")
+
+
+def test_mariadb_zero_dates_become_null_with_a_warning(etl: Workspace, mariadb: servers.Server) -> None:
+    _mariadb_run(mariadb, "SET SESSION sql_mode = ''", "DROP TABLE IF EXISTS zero_dates",
+                 "CREATE TABLE zero_dates (id INT, d DATE, at DATETIME)",
+                 "INSERT INTO zero_dates VALUES (1, '0000-00-00', '0000-00-00 00:00:00'), (2, '1970-01-01', '2024-01-01 10:00:00')")
+    for how, options in (("table", {}), ("query", {"query": "SELECT * FROM zero_dates"})):
+        url = mariadb.url("shop", "zero_dates") if how == "table" else mariadb.url("shop")
+        report = etl.load(url, table=f"my_zero_{how}", if_exists="replace", **options)
+        assert any("d: 1 zero date" in w for w in report.warnings), how
+        rows = etl.sql(f"SELECT toString(d) AS d, toString(at) AS at FROM my_zero_{how} ORDER BY id")
+        assert rows["d"].isna().tolist() == [True, False] and rows["d"].iloc[1] == "1970-01-01", how
+        assert rows["at"].isna().tolist() == [True, False], how
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_missing_table_is_named_not_a_connection_failure(etl: Workspace, postgres: servers.Server,
+                                                          mariadb: servers.Server, kind: str) -> None:
+    server = postgres if kind == "postgresql" else mariadb
+    with pytest.raises(SourceError, match="there is no table 'no_such_table'") as info:
+        etl.load(server.url("shop", "no_such_table"), table="nope")
+    assert "Could not connect" not in str(info.value) and "lists the tables" in (info.value.hint or "")
+    assert servers.PASSWORD not in str(info.value) + (info.value.hint or "")

@@ -124,3 +124,33 @@ def history(conn: Connection, database: str, limit: int = 50) -> pd.DataFrame:
     q = (exp.select(*[exp.column(n, quoted=True) for n in names]).from_(table(database, AUDIT_TABLE))
          .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(int(limit)))
     return engine.read(conn, q)
+
+
+DATE_ORDER = "date_order"  # a key of ``details``: {column: "day-first" | "month-first"}
+
+
+def date_orders(conn: Connection, database: str, name: str, limit: int = 50) -> dict[str, bool]:
+    """The day/month order each date column of ``database.name`` was last read in, as
+    recorded by its successful loads (``details``' :data:`DATE_ORDER`), newest first back to
+    the load that created or replaced the table: column -> month-first. Empty when nothing
+    is recorded (the audit table is missing, or no load saw a 01/02/2024-like date)."""
+    exists = engine.read(conn, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.table_("tables", db="system"))
+                         .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
+                                         exp.column("name").eq(exp.Literal.string(AUDIT_TABLE)))))
+    if not int(exists["n"].iloc[0]):
+        return {}
+    q = (exp.select("mode", "details").from_(table(database, AUDIT_TABLE))
+         .where(exp.and_(exp.column("target").eq(exp.Literal.string(f"{database}.{name}")),
+                         exp.column("status").eq(exp.Literal.string("ok"))))
+         .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(int(limit)))
+    out: dict[str, bool] = {}
+    for mode, details in engine.read(conn, q).itertuples(index=False):
+        try:
+            recorded = json.loads(str(details)).get(DATE_ORDER) or {}
+        except (ValueError, AttributeError):
+            recorded = {}
+        for column, order in recorded.items():
+            out.setdefault(str(column), order == "month-first")
+        if mode in ("create", "replace"):  # what came before described another table
+            break
+    return out

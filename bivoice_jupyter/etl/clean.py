@@ -20,6 +20,8 @@ Day-first is assumed for ``01/02/2024`` unless the column shows month-first valu
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 NULL_TOKENS = ("", "NA", "N/A", "n/a", "na", "Na", "null", "NULL", "Null", "None", "none", "NONE",
@@ -30,16 +32,37 @@ WHITESPACE = " \t\r\n"
 
 _MONTH = "(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\\.?"
 # 2024-01-31, 2024/1/31, 31/01/2024, 31.01.24 (a time may follow)
-NUMERIC_DATE = "^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}([ T][0-9]|$)"
+# a time of day that follows must be in range (25:00, 10:61, 10:00:60 fail: the parser would
+# carry them over into the next hour or day), checked by the same pattern at no extra cost
+_TIME = "([ T]([01]?[0-9]|2[0-3])(:[0-5][0-9]){0,2}([^0-9:]|$)|$)"
+NUMERIC_DATE = "^[0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}" + _TIME
+# The same, in one day/month order: the parser would swap a value written in the other order
+# (12/25/2024 read day-first is December 25th), so such a value must not reach it.
+_DM = "(0?[1-9]|1[0-2])"
+_DAY = "(1[3-9]|2[0-9]|3[01])"  # a first or second part that can only be a day
+NUMERIC_DATE_DAY_FIRST = f"^([0-9]{{3,4}}[-/.][0-9]{{1,2}}|[0-9]{{1,2}}[-/.]{_DM})[-/.][0-9]{{1,4}}{_TIME}"
+NUMERIC_DATE_MONTH_FIRST = f"^([0-9]{{3,4}}[-/.][0-9]{{1,2}}|{_DM}[-/.][0-9]{{1,2}})[-/.][0-9]{{1,4}}{_TIME}"
+DAY_MONTH = "^[0-9]{1,2}[-/.][0-9]{1,2}[-/.]"  # 01/02/2024-like: the order matters
+DAY_FIRST = f"^{_DAY}[-/.]{_DM}[-/.]"  # 25/12/2024
+MONTH_FIRST = f"^{_DM}[-/.]{_DAY}[-/.]"  # 12/25/2024
+# a time of day out of range, in a text date (Jan 5, 2024 25:00)
+BAD_TIME = "[ T](2[4-9]|[3-9][0-9]|[0-9]{3,}):|:([6-9][0-9]|[0-9]{3,})"
+ORDINAL = "(?i)([0-9])(st|nd|rd|th)\\b"  # January 5th: the parser reads January 5
 # 5 Jan 2024, 05-Jan-24, Friday, January 5th, 2024
-TEXT_DATE = (f"(?i)^([0-9]{{1,2}}[ -]{_MONTH}[ -,]*[0-9]{{2,4}}"
+TEXT_DATE = (f"(?i)^([0-9]{{1,2}}[ -]{_MONTH}[-, ]*[0-9]{{2,4}}"
              f"|([a-z]+,? )?{_MONTH} [0-9]{{1,2}}(st|nd|rd|th)?,? [0-9]{{4}})([ T,].*)?$")
+TEXT_DATE_PLAIN = TEXT_DATE.replace("(st|nd|rd|th)?", "")  # the same, without an ordinal
 TEXT_DATE_START = "^([0-9]{1,2}[ -][A-Za-z]|[A-Za-z]{3,9},? [A-Za-z0-9])"
-THOUSANDS = "^[^0-9,]*[0-9]{1,3}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
+# thousands commas ("1,234", "1,234,567.50"; a first group never starts with 0: "0,500" is not)
+THOUSANDS = "^[^0-9,]*[1-9][0-9]{0,2}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
 # a decimal comma, where it cannot be a thousands separator: "1.234,56" (dots group the
-# thousands), "12,5" or "0,75" (a thousands comma has exactly three digits after it)
+# thousands), "12,5" or "0,75" (a thousands comma has exactly three digits after it), "0,500"
+# or "1234,567" (a thousands group has one to three digits, the first not 0)
 DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
-                 "|^[^0-9,.]*[0-9]+,([0-9]{1,2}|[0-9]{4,})[^0-9,.]*$")
+                 "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
+# either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
+# decides (``number(..., comma=True)`` where its other values show decimal commas)
+AMBIGUOUS_COMMA = "^[^0-9,.]*[1-9][0-9]{0,2},[0-9]{3}[^0-9,.]*$"
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
 MONEY = "\\$|€|£|¥"
 LEADING_ZERO = "^[-+]?0[0-9]"
@@ -86,17 +109,22 @@ def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple
     return if_(trimmed.isin(*[lit(t) for t in null_tokens]), exp.Null(), trimmed)
 
 
-def number(v: exp.Expression) -> exp.Expression:
+def number(v: exp.Expression, *, comma: bool = False) -> exp.Expression:
     """Digits only: thousands separators (``1,234,567.50``; only where the commas are really
     thousands separators), currency and percent signs and spaces removed, a decimal comma read
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
-    ``1,234`` is one thousand two hundred and thirty-four), and an accounting negative
-    ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times. The
-    patterns run only on values with a comma."""
-    no_commas = fn("multiIf", exp.EQ(this=fn("position", v, lit(",")), expression=lit(0)), v,
-                   matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")),
-                   matches(v, DECIMAL_COMMA), fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit(".")),
-                   v)
+    ``1,234`` is one thousand two hundred and thirty-four, unless ``comma``: the column's other
+    values use decimal commas, and it is 1.234), and an accounting negative ``(12.50)`` read as
+    ``-12.50``. ``v`` should be a column: it appears several times. The patterns run only on
+    values with a comma."""
+    as_point = fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit("."))
+    no_comma = exp.EQ(this=fn("position", v, lit(",")), expression=lit(0))
+    if comma:
+        no_commas = fn("multiIf", no_comma, v, matches(v, f"{DECIMAL_COMMA}|{AMBIGUOUS_COMMA}"), as_point,
+                       matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")), v)
+    else:
+        no_commas = fn("multiIf", no_comma, v, matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")),
+                       matches(v, DECIMAL_COMMA), as_point, v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character
     return fn("translateUTF8", no_commas, lit(DROPPED), lit("-"))
 
@@ -108,17 +136,37 @@ def boolean(v: exp.Expression) -> exp.Expression:
     return exp.cast(picked, exp.DataType.build("Nullable(Bool)", dialect="clickhouse"))
 
 
-def looks_like_date(v: exp.Expression) -> exp.Expression:
-    """A cheap test before the date parser: digits-and-separators dates, or (only for values
-    that start like one: "5 Jan", "Jan 5", "Friday,") month names."""
-    textual = exp.and_(matches(v, TEXT_DATE_START), matches(v, TEXT_DATE))
-    return exp.or_(matches(v, NUMERIC_DATE), textual)
+def bad_time(v: exp.Expression) -> exp.Expression:
+    """A time of day out of range (``25:00``, ``10:61``) in a text date: the parser would carry
+    it over into the next hour or day (numeric dates check it in their pattern)."""
+    return exp.and_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)), matches(v, BAD_TIME))
 
 
-def datetime(v: exp.Expression, *, us: bool = False) -> exp.Expression:
-    """DateTime64(3) from mixed formats, or NULL; ``us`` reads 01/02 as January 2nd."""
+def datetime(v: exp.Expression, *, us: bool | None = None) -> exp.Expression:
+    """DateTime64(3) from mixed formats, or NULL; ``us`` reads 01/02 as January 2nd, ``False``
+    as February 1st, and either one rejects (NULL) a value written in the other order
+    (``12/25/2024`` day-first); ``None`` (profiling only) reads either order. A time of day
+    out of range is NULL too. Text dates are read by the day-first parser whatever the order
+    (the US one fails on ``05-Jan-24``), an ordinal (``5th``) dropped first. ``v`` should be a
+    column: it appears several times.
+
+    Cost per value, over the patterns and the parser before: none for numeric dates (the
+    order and the time are in their one pattern); for text dates, a ``position`` (a colon:
+    the time's pattern then), and for values that are no date (or a date with an ordinal) the
+    text patterns once more (and a replace for an ordinal)."""
+    pattern = NUMERIC_DATE if us is None else NUMERIC_DATE_MONTH_FIRST if us else NUMERIC_DATE_DAY_FIRST
     parse = "parseDateTime64BestEffortUSOrNull" if us else "parseDateTime64BestEffortOrNull"
-    return if_(looks_like_date(v), fn(parse, v, lit(3)), exp.Null())
+    numeric = matches(v, pattern)
+    starts = matches(v, TEXT_DATE_START)
+    plain = exp.and_(starts, matches(v, TEXT_DATE_PLAIN), exp.not_(bad_time(v)))
+    textual = exp.and_(starts, matches(v, TEXT_DATE), exp.not_(bad_time(v)))
+    words = if_(textual,
+                fn("parseDateTime64BestEffortOrNull", fn("replaceRegexpOne", v, lit(ORDINAL), lit("\\1")), lit(3)),
+                exp.Null())
+    if us:  # the US parser reads numeric dates only
+        return if_(numeric, fn(parse, v, lit(3)),
+                   if_(plain, fn("parseDateTime64BestEffortOrNull", v, lit(3)), words))
+    return if_(exp.or_(numeric, plain), fn(parse, v, lit(3)), words)
 
 
 NAN_TOKENS = ("NaN", "nan", "NAN")
@@ -129,18 +177,70 @@ def fast(raw: exp.Expression, kind: str, inner: str) -> exp.Expression | None:
     None for kinds without one. Dates have none: ClickHouse's plain date parser accepts
     ``2024-02-30`` (as March 1st), so every date goes through the validating parser."""
     if kind in ("int", "decimal"):
-        return fn("accurateCastOrNull", raw, lit(inner))
+        return numeric_cast(raw, kind, inner)
     if kind == "float":  # "NaN" is a null token, not a number
-        return if_(raw.isin(*map(lit, NAN_TOKENS)), exp.Null(), fn("accurateCastOrNull", raw, lit(inner)))
+        return if_(raw.isin(*map(lit, NAN_TOKENS)), exp.Null(), numeric_cast(raw, kind, inner))
     if kind == "bool":
         return boolean(raw)
     return None
 
 
-def slow(v: exp.Expression, kind: str, inner: str, *, us: bool = False) -> exp.Expression:
-    """The cleaning cast of a trimmed, null-token-free value ``v``: NULL when it does not fit."""
+# text longer than this may not fit (ClickHouse reads a 40-digit value into an Int128 modulo 2^128)
+WIDE_DIGITS = {"Int128": 38, "UInt128": 38, "Int256": 76, "UInt256": 77}
+
+
+def _decimal_scale(inner: str) -> int | None:
+    found = re.fullmatch(r"Decimal\(\s*\d+\s*,\s*(\d+)\s*\)", inner)
+    return int(found.group(1)) if found else None
+
+
+def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expression | None = None,
+                 comma: bool = False) -> exp.Expression:
+    """``accurateCastOrNull`` of number text ``x``, NULL also where ClickHouse would change the
+    value: a Decimal cast truncates ``1.999`` to 1.99 and reads ``1.2.3`` as 1.23, so more
+    decimal places than the scale (trailing zeros aside), a point after the decimal separator or
+    an exponent fail; a Float64 cannot hold every integer of more than 15 digits, so one that
+    does not round-trip fails; an Int128 cast wraps past 38 digits, so a longer value fails.
+
+    The checks read ``text``, the value as written (a column: ``x`` may be the cleaned text,
+    computed again for each use inside ``if``/``and``), with ``comma`` its decimal separator.
+    Per value: a Decimal adds a few short scans (position, length, trimRight), a Float64 or an
+    Int128 a length (the rest runs only on the rare values longer than 15 characters)."""
+    t = x if text is None else text
+    cast = fn("accurateCastOrNull", x, lit(inner))
+    scale = _decimal_scale(inner) if kind == "decimal" else None
+    if scale is not None:
+        sep = fn("position", t, lit("."))
+        if comma:
+            sep = fn("greatest", fn("position", t, lit(",")), sep)
+        digits = fn("trimRight", fn("trimRight", t, lit(" %)$€£¥\"'\u00a0")), lit("0"))
+        # arithmetic, not and/or: each short-circuit step filters its arguments, which costs
+        # more than these scans of a short value
+        places = fn("greater", fn("minus", fn("length", digits), sep), lit(scale))
+        second = fn("greater", fn("position", t, lit("."), fn("plus", sep, lit(1))), lit(0))
+        too_fine = fn("multiply", fn("greater", sep, lit(0)), fn("plus", places, second))
+        exponent = fn("greater", fn("positionCaseInsensitive", t, lit("e")), lit(0))
+        return if_(fn("greater", fn("plus", too_fine, exponent), lit(0)), exp.Null(), cast)
+    if kind == "float":
+        whole_text = t if comma or text is None else fn("replaceAll", t, lit(","), lit(""))
+        whole = fn("accurateCastOrNull", whole_text, lit("Int128"))
+        lossy = exp.and_(exp.GT(this=fn("length", t), expression=lit(15)),
+                         exp.EQ(this=fn("position", t, lit(".")), expression=lit(0)),
+                         matches(whole_text, "^[-+]?[0-9]+$"),
+                         exp.or_(exp.GT(this=fn("length", whole_text), expression=lit(WIDE_DIGITS["Int128"])),
+                                 fn("ifNull", exp.NEQ(this=fn("accurateCastOrNull", fn("toFloat64", whole), lit("Int128")),
+                                                      expression=whole), lit(1))))
+        return if_(lossy, exp.Null(), cast)
+    if kind == "int" and inner in WIDE_DIGITS:
+        return if_(exp.GT(this=fn("length", t), expression=lit(WIDE_DIGITS[inner])), exp.Null(), cast)
+    return cast
+
+
+def slow(v: exp.Expression, kind: str, inner: str, *, us: bool | None = None, comma: bool = False) -> exp.Expression:
+    """The cleaning cast of a trimmed, null-token-free value ``v``: NULL when it does not fit;
+    ``comma``: ``1,234`` is 1.234 (the column uses decimal commas)."""
     if kind in ("int", "float", "decimal"):
-        return fn("accurateCastOrNull", number(v), lit(inner))
+        return numeric_cast(number(v, comma=comma), kind, inner, text=v, comma=comma)
     if kind == "bool":
         return boolean(v)
     if kind in ("date", "datetime"):
@@ -159,9 +259,22 @@ def either(fast_value: exp.Expression | None, slow_value: exp.Expression) -> exp
 
 
 def month_first_evidence(v: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
-    """(values whose first part is > 12, values whose second part is > 12) among 01/02/2024-like
-    values: the first says day-first, the second month-first."""
-    parts = fn("splitByChar", lit("/"), v)
-    first = fn("toUInt8OrZero", fn("arrayElement", parts, lit(1)))
-    second = fn("toUInt8OrZero", fn("arrayElement", parts, lit(2)))
-    return exp.GT(this=first, expression=lit(12)), exp.GT(this=second, expression=lit(12))
+    """(values whose first part can only be a day, values whose second part can only be a day)
+    among 01/02/2024-like values (``/``, ``-`` or ``.``): the first says day-first (25/12/2024),
+    the second month-first (12/25/2024). Each is the other order's contradiction. The two
+    patterns run only on values that start like 01/02 (:func:`day_month`)."""
+    dm = day_month(v)
+    return exp.and_(dm, matches(v, DAY_FIRST)), exp.and_(dm, matches(v, MONTH_FIRST))
+
+
+def day_month(v: exp.Expression) -> exp.Expression:
+    """01/02/2024-like values, whose day/month order matters."""
+    return matches(v, DAY_MONTH)
+
+
+def has_time(moment: exp.Expression) -> exp.Expression:
+    """A parsed moment with a time of day. Compared with its own day (``Date32``, 1900-2299 and
+    beyond) brought back to DateTime64: ``toStartOfDay`` returns a 32-bit DateTime, clamped to
+    1970-2106, so every earlier or later date looked like it had a time."""
+    day = fn("toDateTime64", fn("toDate32", moment), lit(3))
+    return exp.and_(not_null(moment), exp.NEQ(this=moment, expression=day))

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlglot import exp
 
 from ..errors import QueryError
-from ..sql.clickhouse import Connection
+from ..sql.clickhouse import Connection, error_message
 from .names import DIALECT
 
 _CODE = re.compile(r"Code:\s*(\d+)")
@@ -42,5 +42,4 @@ def count(conn: Connection, relation: exp.Expression) -> int:
 def error(exc: Exception, sql: str) -> QueryError:
     text = str(exc).strip()
     m = _CODE.search(text)
-    first = (text.splitlines()[0] if text else type(exc).__name__).split(". Stack trace")[0][:500]
-    return QueryError(f"ClickHouse refused the query: {first}", code=int(m.group(1)) if m else None, sql=sql)
+    return QueryError(f"ClickHouse refused the query: {error_message(exc)}", code=int(m.group(1)) if m else None, sql=sql)

@@ -27,7 +27,7 @@ use, so anything that more than one step needs gets its own layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlglot import exp
@@ -42,7 +42,7 @@ MAX_SCALE = 6  # money with more decimal places than this is a float
 # candidate -> the casts tried in order on the full data (each a fallback for the one before)
 LADDERS: dict[str, tuple[str, ...]] = {
     "bool": ("bool",),
-    "int": ("int", "float"),
+    "int": ("int", "wide", "float"),  # wide: beyond Int64, exact in Int128 (never a lossy Float64)
     "decimal": ("decimal", "float"),
     "float": ("float",),
     "date": ("date",),
@@ -51,7 +51,9 @@ LADDERS: dict[str, tuple[str, ...]] = {
 }
 UNKNOWN = ("int", "float", "date", "bool")  # a column with no values in the sample: counted each
 INNER = {"int": "Int64", "float": "Float64", "bool": "Bool", "date": "Date32", "datetime": "DateTime64(3)",
-         "decimal": "Decimal(18, 6)"}
+         "decimal": "Decimal(18, 6)", "wide": "Int128"}
+STEP_KIND = {"wide": "int"}  # a ladder step that is another kind's cast at a wider type
+NUMBER_KINDS = ("int", "float", "decimal")
 # kinds whose trimmed text (``__bv_v<i>``) is a column of the base layer, computed once per row:
 # every kind read from text. (Computed inside each use instead, as it once was for numbers, the
 # trim ran up to four times per value in the cleaning cast and again in the counts.)
@@ -116,6 +118,7 @@ class ColumnPlan:
     distinct: int | None = None
     note: str = ""
     key: bool = False  # part of an upsert key: a missing value rejects the row
+    decimal_comma: bool = False  # numbers: "2,125" is 2.125 (the column's other values use decimal commas)
 
     @property
     def inner(self) -> str:
@@ -149,7 +152,7 @@ class ColumnPlan:
         if self.kind == "text" and not self.nullable and not self.key:
             return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
         quick = c.col(fast_name(self.index)) if self.fast() is not None else None
-        return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates))
+        return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates, comma=self.decimal_comma))
 
     def text_value(self) -> exp.Expression:
         """The trimmed text or NULL (a column in the base layer, or computed for this use)."""
@@ -273,15 +276,17 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
         parts += [
             exp.Count(this=v).as_(_alias(i, "n")),
             exp.Count(this=c.slow(v, "int", "Int64")).as_(_alias(i, "int")),
+            exp.Count(this=c.slow(v, "int", INNER["wide"])).as_(_alias(i, "wide")),
             exp.Count(this=c.slow(v, "float", "Float64")).as_(_alias(i, "float")),
             exp.Count(this=c.boolean(v)).as_(_alias(i, "bool")),
             exp.Count(this=moment).as_(_alias(i, "date")),
-            _count(exp.and_(c.not_null(moment), exp.NEQ(this=moment, expression=c.fn("toStartOfDay", moment))))
-            .as_(_alias(i, "time")),
+            _count(c.has_time(moment)).as_(_alias(i, "time")),
             _count(c.matches(v, c.MONEY)).as_(_alias(i, "money")),
             _count(c.matches(v, c.LEADING_ZERO)).as_(_alias(i, "lead0")),
             c.fn("uniqCombined", v).as_(_alias(i, "distinct")),
             _scale(raw).as_(_alias(i, "scale")),
+            _scale(raw, comma=True).as_(_alias(i, "comma_scale")),
+            *_comma_evidence(i, v, _has_comma(v)),
         ]
         day_first, month_first = c.month_first_evidence(v)
         parts += [_count(day_first).as_(_alias(i, "dmy")), _count(month_first).as_(_alias(i, "mdy"))]
@@ -293,9 +298,42 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     return exp.select(*parts, copy=False).from_(b, copy=False)
 
 
-def _scale(raw: exp.Expression) -> exp.Expression:
-    """Digits after the decimal point (trailing signs aside), without a regular expression."""
+def _has_comma(v: exp.Expression) -> exp.Expression:
+    return exp.GT(this=c.fn("position", v, c.lit(",")), expression=c.lit(0))
+
+
+def _comma_evidence(i: int, v: exp.Expression, gate: exp.Expression) -> list[exp.Expression]:
+    """How a column writes its numbers, from the values with a comma (``gate``): those that can
+    only be decimal commas (``0,5``, ``0,500``, ``1.234,56``), those that can only be thousands
+    (``1,234,567``, ``1,234.50``), and the ambiguous ``1,234`` (see :func:`decide`)."""
+    # no pattern for 1,234.50, one for most other values (two for decimal commas); one class for
+    # the three counts (ClickHouse computes an expression repeated in one query once).
+    # Ambiguous: a thousands value with one comma and no point
+    comma = c.fn("position", v, c.lit(","))
+    one = exp.and_(exp.EQ(this=c.fn("position", v, c.lit(".")), expression=c.lit(0)),
+                   exp.EQ(this=c.fn("position", v, c.lit(","), exp.Add(this=comma, expression=c.lit(1))),
+                          expression=c.lit(0)))
+    point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=comma)  # 1,234.50: no pattern
+    kind = c.fn("multiIf", exp.not_(gate), c.lit(0), point_after, c.lit(2),
+                c.matches(v, c.THOUSANDS), c.if_(one, c.lit(3), c.lit(2)),
+                c.matches(v, c.DECIMAL_COMMA), c.lit(1), c.lit(0))
+    return [_count(exp.EQ(this=kind.copy(), expression=c.lit(k))).as_(_alias(i, what))
+            for k, what in ((1, "dcomma"), (2, "thousands"), (3, "ambiguous"))]
+
+
+def _lead0(v: exp.Expression) -> exp.Expression:
+    """``007``, ``-05``: the pattern runs only on values whose first or second character is 0."""
+    zero = c.fn("position", v, c.lit("0"))
+    early = exp.and_(exp.GT(this=zero, expression=c.lit(0)), exp.LTE(this=zero, expression=c.lit(2)))
+    return exp.and_(early, c.matches(v, c.LEADING_ZERO))
+
+
+def _scale(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
+    """Digits after the decimal point (trailing signs aside), without a regular expression;
+    ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4)."""
     dot = c.fn("position", raw, c.lit("."))
+    if comma:
+        dot = c.fn("greatest", c.fn("position", raw, c.lit(",")), dot)
     digits = exp.Sub(this=exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(" %)$€£¥\"'\u00a0"))), expression=dot),
                      expression=c.lit(0))
     return c.fn("toInt64", c.fn("max", c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))))
@@ -319,7 +357,7 @@ def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> d
             out[i] = "bool"
         elif int(row[_alias(i, "lead0")]) and ok("float"):
             out[i] = "text"  # 007, 02134: codes, not numbers
-        elif ok("int"):
+        elif ok("wide"):  # Int64, or Int128 where it is too small (never a lossy Float64)
             out[i] = "int"
         elif ok("float"):
             out[i] = "decimal" if int(row[_alias(i, "money")]) else "float"
@@ -338,7 +376,8 @@ def from_sample(row: dict[str, Any], columns: list[RawColumn], cands: dict[int, 
         if not rc.text:
             continue
         n = int(row[_alias(i, "n")])
-        ok = {"int": "int", "float": "float", "decimal": "float", "bool": "bool", "date": "date", "datetime": "date"}
+        ok = {"int": "int", "wide": "wide", "float": "float", "decimal": "float", "bool": "bool", "date": "date",
+              "datetime": "date"}
         for j, k in enumerate(LADDERS.get(cands[i], ())):
             out[_alias(i, f"fail{j}")] = n - int(row[_alias(i, ok[k])])
     return out
@@ -354,7 +393,8 @@ def ladder(plan: ColumnPlan, cand: str | None) -> tuple[str, ...]:
     if plan.kind in ("text", "kept", "other"):
         return ()
     full = LADDERS.get(plan.kind, (plan.kind,))
-    return full if full and full[0] == plan.kind else (plan.kind,)
+    step = "wide" if plan.kind == "int" and plan.inner == INNER["wide"] else plan.kind
+    return full[full.index(step):] if step in full else (plan.kind,)
 
 
 def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *, text_source: bool,
@@ -385,20 +425,35 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         else:
             first = c.col(cast_name(i))
             for j in range(len(kinds)):
-                fallbacks = [c.is_null(c.slow(v, x, INNER[x])) for x in kinds[1 : j + 1]]
+                fallbacks = [c.is_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma))
+                             for x in kinds[1 : j + 1]]
                 # a value present and not castable (a missing one, for a column that is not Nullable)
                 head = c.is_null(first) if not p.nullable and j == 0 else exp.and_(present, c.is_null(first))
                 parts.append(_count(exp.and_(head, *fallbacks) if fallbacks else head).as_(_alias(i, f"fail{j}")))
         if p.kind in ("date", "datetime"):
             moment = c.col(fast_name(i))
-            parts.append(_count(exp.and_(c.not_null(moment), exp.NEQ(this=moment, expression=c.fn("toStartOfDay", moment))))
-                         .as_(_alias(i, "time")))
-            slash = exp.GT(this=c.fn("position", raw, c.lit("/")), expression=c.lit(0))
-            day_first, month_first = c.month_first_evidence(raw)
-            parts += [_count(exp.and_(slash, day_first)).as_(_alias(i, "dmy")),
-                      _count(exp.and_(slash, month_first)).as_(_alias(i, "mdy"))]
+            parts.append(_count(c.has_time(moment)).as_(_alias(i, "time")))
+            # the day/month order: evidence for each (the other's contradictions), 01/02-like
+            # values ("dm": ambiguous where neither shows), and the values that failed for
+            # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
+            # per value; two more for 01/02-like ones; one for failed ones.
+            day_first, month_first = c.month_first_evidence(v)
+            against = day_first if p.us_dates else month_first
+            parts += [_count(day_first).as_(_alias(i, "dmy")), _count(month_first).as_(_alias(i, "mdy")),
+                      _count(c.day_month(v)).as_(_alias(i, "dm")),
+                      _count(exp.and_(present, c.is_null(c.col(cast_name(i))), against)).as_(_alias(i, "swap"))]
+        if p.kind in NUMBER_KINDS:
+            # per value: a position() and a comparison (the pattern runs on values like "0..."),
+            # and a NULL test (the rest only on values the cheap cast could not read)
+            parts.append(_count(_lead0(v)).as_(_alias(i, "lead0")))
+            parts += _comma_evidence(i, v, exp.and_(c.is_null(c.col(fast_name(i))), _has_comma(v)))
         if p.kind == "decimal":
             parts.append(_scale(raw).as_(_alias(i, "scale")))
+            parts.append(_scale(raw, comma=True).as_(_alias(i, "comma_scale")))
+            # values that failed for their decimal places alone: a wider scale reads them
+            finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma)
+            parts.append(_count(exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
+                         .as_(_alias(i, "finer")))
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     return parts
@@ -438,9 +493,21 @@ def decide(
         if n == 0 or not kinds:
             plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix, "no values" if n == 0 else ""))
             continue
+        # "2,125" reads as 2.125 where the column's unambiguous values are mostly decimal commas
+        # ("0,5", "1.234,56"), as 2125 where they are thousands or there are none
+        dcomma, thousands, ambiguous = (int(row.get(_alias(i, w), 0) or 0) for w in ("dcomma", "thousands", "ambiguous"))
+        comma = dcomma > thousands
         chosen, failures = None, 0
         for j, k in enumerate(kinds):
+            if comma and ambiguous and k in ("int", "wide"):
+                continue  # counted as thousands, the ambiguous values are fractions now
             f = int(row.get(_alias(i, f"fail{j}"), n) or 0)
+            if k == "decimal" and j == 0:  # too many decimal places for the planned scale: a wider one
+                f -= int(row.get(_alias(i, "finer"), 0) or 0)
+            if k == "int" and kinds[j + 1 : j + 2] == ("wide",) and int(row.get(_alias(i, f"fail{j + 1}"), n) or 0) < f:
+                continue  # integers beyond Int64 are not bad values: Int128 holds them
+            if k in ("date", "datetime"):  # counted in one day/month order: in the one chosen
+                f += against_order(row, i)
             if f <= share * n:
                 chosen, failures = k, f
                 break
@@ -451,9 +518,17 @@ def decide(
                                     f"kept as text: {worst:,} of {n:,} values ({worst / n:.1%}) are not "
                                     f"{INNER.get(kinds[0], kinds[0])}, above the {share:.0%} threshold"))
             continue
-        kind, inner, note, us = chosen, INNER[chosen], "", False
+        lead0 = int(row.get(_alias(i, "lead0"), 0) or 0)
+        if lead0 and chosen in (*NUMBER_KINDS, "wide"):  # as in the sample (candidates): 007 is a code
+            plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix,
+                                    f"kept as text: {lead0:,} values have a leading zero (codes like 007)"))
+            continue
+        kind, inner, note, us = STEP_KIND.get(chosen, chosen), INNER[chosen], "", False
+        if kind in NUMBER_KINDS and ambiguous and not dcomma and not thousands:
+            note = (f"{ambiguous:,} values like 1,234 read with a thousands comma (no value shows whether "
+                    "the column's commas are decimal ones)")
         if kind == "decimal":
-            scale = int(row.get(_alias(i, "scale"), 0) or 0)
+            scale = int(row.get(_alias(i, "comma_scale" if comma else "scale"), 0) or 0)
             if scale > MAX_SCALE:
                 kind, inner = "float", "Float64"
             else:
@@ -462,9 +537,10 @@ def decide(
             kind = "datetime" if int(row.get(_alias(i, "time"), 0) or 0) else "date"
             inner = INNER[kind]
             dmy, mdy = int(row.get(_alias(i, "dmy"), 0) or 0), int(row.get(_alias(i, "mdy"), 0) or 0)
-            us = mdy > 0 and dmy == 0
+            us = month_first(dmy, mdy)
             if dmy and mdy:
-                note = f"both day-first ({dmy:,}) and month-first ({mdy:,}) dates; ambiguous ones read day-first"
+                note = (f"both day-first ({dmy:,}) and month-first ({mdy:,}) dates: read "
+                        f"{'month' if us else 'day'}-first, the {min(dmy, mdy):,} others rejected")
             elif us:
                 note = "month-first dates (01/02/2024 is January 2nd)"
         nullable = rows > n
@@ -472,28 +548,64 @@ def decide(
         if failures:
             note = (note + "; " if note else "") + f"{failures:,} values rejected ({failures / n:.2%})"
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, nullable, i, fix_encoding=fix, us_dates=us,
-                                failures=failures, nulls=rows - n, note=note))
+                                failures=failures, nulls=rows - n, note=note,
+                                decimal_comma=comma and kind in NUMBER_KINDS))
     return plans
+
+
+def month_first(dmy: int, mdy: int, default: bool = False) -> bool:
+    """The day/month order of a date column from its evidence (values that can only be read
+    day-first, month-first): the larger one's; ``default`` (day-first) where they tie. A value
+    written in the other order is rejected (see :func:`clean.datetime`)."""
+    return mdy > dmy if mdy != dmy else default
+
+
+def against_order(row: dict[str, Any], i: int) -> int:
+    """What a date column's failure count (``fail0``) gains in the order :func:`month_first`
+    picks: the values contradicting it, less those that failed for contradicting the order the
+    count was made in (``swap``; none in the sample, whose parse reads either order)."""
+    dmy, mdy = int(row.get(_alias(i, "dmy"), 0) or 0), int(row.get(_alias(i, "mdy"), 0) or 0)
+    return (dmy if month_first(dmy, mdy) else mdy) - int(row.get(_alias(i, "swap"), 0) or 0)
 
 
 def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
     """Whether a load by plan ``a`` wrote what plan ``b`` asks for (LowCardinality aside, which
     is decided on the sample, and the encoding repair, which text columns of text files always
     get: a valid UTF-8 value passes through it unchanged)."""
-    return (a.kind, unwrap(a.type), a.nullable, a.us_dates) == (b.kind, unwrap(b.type), b.nullable, b.us_dates)
+    return ((a.kind, unwrap(a.type), a.nullable, a.us_dates, a.decimal_comma)
+            == (b.kind, unwrap(b.type), b.nullable, b.us_dates, b.decimal_comma))
 
 
-def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool) -> list[ColumnPlan]:
+def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool,
+                 month_first: dict[str, bool] | None = None) -> list[ColumnPlan]:
     """Plans for appending to an existing table: each source column cast to the target column
-    of the same name (the caller has matched the names)."""
+    of the same name (the caller has matched the names); date columns read in the day/month
+    order ``month_first`` gives (the table's, as recorded), else day-first. The load's counts
+    then say whether the source shows the other order (:func:`reordered`)."""
     types = dict(target)
+    month_first = month_first or {}
     plans = []
     for i, rc in enumerate(columns):
         t = types[rc.name]
         kind = kind_of(t) if rc.text else "kept"
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, t.startswith(("Nullable", "LowCardinality(Nullable")),
-                                i, fix_encoding=text_source and kind == "text"))
+                                i, fix_encoding=text_source and kind == "text",
+                                us_dates=kind in ("date", "datetime") and month_first.get(rc.name, False)))
     return plans
+
+
+def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
+    """Append ``plans`` whose date columns the load's counts (``row``) ask to read in the other
+    day/month order (its own evidence outweighs the order assumed), or an empty list."""
+    out, changed = [], False
+    for p in plans:
+        if p.kind in ("date", "datetime"):
+            dmy, mdy = int(row.get(_alias(p.index, "dmy"), 0) or 0), int(row.get(_alias(p.index, "mdy"), 0) or 0)
+            us = month_first(dmy, mdy, default=p.us_dates)
+            if us != p.us_dates:
+                p, changed = replace(p, us_dates=us), True
+        out.append(p)
+    return out if changed else []
 
 
 def counted(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:

@@ -67,7 +67,9 @@ from .infer import (
     layer,
     layers,
     order_key,
+    kind_of,
     present_name,
+    reordered,
     same_plan,
     sample_query,
     stats_parts,
@@ -213,6 +215,34 @@ def _check_share(plans: list[ColumnPlan], rows: int, share: float, database: str
             )
 
 
+def _date_order(plans: list[ColumnPlan], counts: dict[str, Any], inherited: dict[str, bool]) -> dict[str, str]:
+    """The day/month order of each date column that the data showed or the table had, for the
+    audit (:func:`audit.date_orders` reads it back on the next append)."""
+    out = {}
+    for p in plans:
+        shown = any(int(counts.get(f"c{p.index}_{k}", 0) or 0) for k in ("dmy", "mdy"))
+        if p.kind in ("date", "datetime") and (shown or p.name in inherited):
+            out[p.name] = "month-first" if p.us_dates else "day-first"
+    return out
+
+
+def _order_warnings(plans: list[ColumnPlan], counts: dict[str, Any], inherited: dict[str, bool]) -> list[str]:
+    """An append's day/month order, where it is not plain: both orders in the source (the
+    minority rejected), or 01/02/2024-like dates that nothing orders (read day-first)."""
+    out = []
+    for p in plans:
+        if p.kind not in ("date", "datetime"):
+            continue
+        dmy, mdy, dm = (int(counts.get(f"c{p.index}_{k}", 0) or 0) for k in ("dmy", "mdy", "dm"))
+        if dmy and mdy:
+            out.append(f"{p.name}: both day-first ({dmy:,}) and month-first ({mdy:,}) dates: read "
+                       f"{'month' if p.us_dates else 'day'}-first, the {min(dmy, mdy):,} others rejected")
+        elif dm and not dmy and not mdy and p.name not in inherited:
+            out.append(f"{p.name}: {dm:,} dates like 01/02/2024 read day-first (February 1st): neither the source "
+                       "nor the table's recorded loads show the day/month order")
+    return out
+
+
 def _key_plans(plans: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
     """Key columns cannot be Nullable: a row with an empty key is rejected instead."""
     names = {p.name for p in plans}
@@ -260,17 +290,32 @@ class _Malformed:
 
 
 def _malformed(raw: Raw) -> list[_Malformed]:
-    """More fields than the header (the spill column holds them), fewer (the last column, read
-    as Nullable, is NULL only then: see ``sources.text_columns``)."""
+    """A blank line (no fields: the first empty, the last missing; it is no row, and is taken
+    out of the rejects again, see :data:`BLANK`), more fields than the header (the spill column
+    holds them), fewer (the last column, read as Nullable, is NULL only then: see
+    ``sources.text_columns``)."""
     if not raw.extra:
         return []
-    out = [_Malformed("__bv_more", exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")), "(extra fields)",
-                      c.col(EXTRA_NAME), "more fields than the header", "extra")]
+    out = []
     last = len(raw.columns) - 1
-    if last >= 0 and raw.columns[last].type.startswith("Nullable("):
+    short = last >= 0 and raw.columns[last].type.startswith("Nullable(")
+    if short and last >= 1:
+        empty = [exp.EQ(this=c.col(raw_name(i)), expression=c.lit("")) for i in range(last)]
+        out.append(_Malformed("__bv_blank", exp.and_(*empty, c.is_null(c.col(raw_name(last)))), BLANK, exp.Null(),
+                              "a blank line", "blank"))
+    out.append(_Malformed("__bv_more", exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")), "(extra fields)",
+                          c.col(EXTRA_NAME), "more fields than the header", "extra"))
+    if short:
         out.append(_Malformed("__bv_short", c.is_null(c.col(raw_name(last))), "(missing fields)", exp.Null(),
                               "fewer fields than the header", "short"))
     return out
+
+
+# A blank line within delimited text reads as a row whose fields are all missing (blank lines
+# at the end are skipped by the reader): it goes with the rejects, where it is counted, then
+# out again. The test cannot tell it from a line of empty fields one or more short of the
+# header (",," under five columns), which holds no value either.
+BLANK = "(blank line)"
 
 
 def _cast(raw: Raw, plans: list[ColumnPlan]) -> tuple[exp.Expression, list[ColumnPlan], list[_Malformed]]:
@@ -357,10 +402,12 @@ def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
 
 
 def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]],
-                stage: str, rejected: str, load_id: str) -> dict[str, Any]:
+                stage: str, rejected: str, load_id: str, in_order: bool = False) -> dict[str, Any]:
     """Cast every row once, in one read of the source: the rows go into a Null-engine table
     whose materialized views keep the good rows, the rejected ones, and the counts the plan is
-    checked against (one row per block). Returns the counts, summed."""
+    checked against (one row per block). Returns the counts, summed. ``in_order``: blocks are
+    written one after another, in the source's order (an upsert's ReplacingMergeTree then
+    keeps the last row of a key the source repeats: with two insert threads, any of them)."""
     database = scratch.database
     rel, failing, checks = _cast(raw, plans)
     bad = _bad(failing, checks)
@@ -398,7 +445,8 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             properties=exp.Properties(expressions=[exp.MaterializedProperty(),
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
-    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v)) for k, v in STAGE_SETTINGS.items()]
+    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
+                for k, v in {**STAGE_SETTINGS, **({"max_insert_threads": 1} if in_order else {})}.items()]
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
         settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
@@ -422,6 +470,8 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         by_column = {str(r.column): int(r.n) for r in found.itertuples()}
         for m in checks:
             counts[m.count] = by_column.get(m.column, 0)
+        if counts.get("blank"):  # not rows: out of the rejects (a lightweight delete, rarely run)
+            conn.command(exp.delete(table(database, rejected), where=exp.column("column").eq(c.lit(BLANK))))
     found_quotes = _found_quotes(conn, scratch, quotes)
     if raw.malformed is not None and raw.malformed.exists() and raw.malformed.stat().st_size:
         skipped = _skipped_rows(conn, raw.malformed)
@@ -794,13 +844,17 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     if options.null_tokens is not None:
         raw.null_tokens = options.null_tokens
     run.entry.details.update(raw.details)
+    run.warnings += raw.notes
     mode_used = mode if target.exists else "create" if mode != "upsert" else "upsert"
     run.entry.mode = mode_used
 
     appending = target.exists and mode in ("append", "upsert")
+    orders: dict[str, bool] = {}
     if appending:
         _check_columns(raw, target)
-        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source)
+        dated = any(kind_of(t) in ("date", "datetime") for _, t in target.columns or [])
+        orders = audit.date_orders(conn, database, name) if dated else {}  # the table's day/month order
+        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, month_first=orders)
         plans = [replace(p, key=p.name in keys) for p in plans]
         counting = {p.index: (p.kind,) for p in plans if p.kind not in ("text",)}
         sample: dict[str, Any] = {}
@@ -824,12 +878,24 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         conn.command(audit.create_statement(database, rejected_stage, audit.REJECT_COLUMNS, []))
         bar.step("loading" if attempt == 1 else "loading again, by the plan every row asked for",
                  size_bytes=raw.size_bytes, rows=raw.rows)
-        counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id)
+        counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id,
+                             in_order=mode == "upsert")
         if attempt == 1:  # before anything is swapped in; the values are the same on a second read
             _check_quotes(conn, counts, database, rejected_stage, src.label, len(raw.columns))
         bar.advance()
         bar.check()
         if appending:
+            again = reordered(plans, counts) if attempt < MAX_ATTEMPTS else []
+            if again:  # the source shows the other day/month order: read it so
+                run.notes += [f"{b.name}: the source's dates are {'month' if b.us_dates else 'day'}-first "
+                              f"({'January 13th is 01/13' if b.us_dates else '13th January is 13/01'}), unlike the "
+                              "order assumed (the table's earlier loads', or day-first): loaded again in that order"
+                              for a, b in zip(plans, again) if a.us_dates != b.us_dates]
+                for t in (stage, rejected_stage):
+                    conn.command(exp.Drop(tables=[table(database, t)], kind="TABLE", exists=True))
+                    scratch.tables.remove(t)
+                plans = again
+                continue
             plans = counted(plans, counts)
             _check_share(plans, int(counts["rows"]), share, database, name)
             break
@@ -858,6 +924,11 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.plans = plans
     run.entry.columns = [(p.name, p.type) for p in plans]
     run.warnings += run.notes + [f"{p.name}: {p.note}" for p in plans if p.note]
+    if appending:
+        run.warnings += _order_warnings(plans, counts, orders)
+    recorded = _date_order(plans, counts, orders)
+    if recorded:
+        run.entry.details[audit.DATE_ORDER] = recorded
     bad8 = {p.name: int(counts.get(f"c{p.index}_bad8", 0) or 0) for p in plans if p.kind == "text"}
     run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
     named = list(dict.fromkeys(t.lower() for t in raw.null_tokens if t))  # "NA" for NA, na, Na
@@ -872,6 +943,9 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     short_rows = int(counts.get("short", 0) or 0)
     if short_rows:
         run.warnings.append(f"{short_rows:,} rows had fewer fields than the header and were rejected")
+    blank = int(counts.get("blank", 0) or 0)
+    if blank:
+        run.warnings.append(f"{blank:,} blank line{'s' if blank > 1 else ''} skipped")
     unparsed = int(counts.get("malformed", 0) or 0)
     if unparsed:
         run.warnings.append(f"{unparsed:,} rows could not be read as CSV (bad quoting) and were rejected")
@@ -882,10 +956,16 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         conn.command(exp.Create(this=table(database, unique), kind="TABLE", expression=table(database, stage)))
         conn.command(exp.insert(exp.select(exp.Star()).distinct().from_(table(database, stage)), table(database, unique)))
         stage = unique
+    if mode == "upsert":  # a ReplacingMergeTree: a key repeated in the source keeps one row
+        conn.command(_command("OPTIMIZE", f"TABLE {qualified(database, stage)} FINAL"))
     rows_loaded = engine.count(conn, table(database, stage))
     rows_rejected = engine.count(conn, table(database, rejected_stage))
-    rows_duplicate = max(rows_read - rows_rejected - rows_loaded, 0) if dedup else 0
-    if not dedup and rows_loaded + rows_rejected != rows_read:
+    merged = dedup or mode == "upsert"
+    rows_duplicate = max(rows_read - rows_rejected - rows_loaded, 0) if merged else 0
+    if mode == "upsert" and rows_duplicate and not dedup:
+        run.warnings.append(f"{rows_duplicate:,} row{'s' if rows_duplicate > 1 else ''} repeated a key ({', '.join(keys)}) "
+                            "already in the source; the last row of each key was kept")
+    if not merged and rows_loaded + rows_rejected != rows_read:
         run.warnings.append(f"read {rows_read:,} rows but staged {rows_loaded + rows_rejected:,}: "
                             "did the source change during the load?")
     run.entry.rows_loaded, run.entry.rows_rejected, run.entry.rows_duplicate = rows_loaded, rows_rejected, rows_duplicate
@@ -937,7 +1017,8 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
 
 def _secrets(src: Source) -> list[str]:
     db = getattr(src, "db", None)
-    return [db.password] if db is not None and getattr(db, "password", "") else []
+    # a URL's password and query-string tokens (sources.Url.secrets)
+    return ([db.password] if db is not None and getattr(db, "password", "") else []) + list(getattr(src, "secrets", []))
 
 
 # ------------------------------------------------------------------ preview

@@ -3,6 +3,11 @@
 Only the sample is read here; the rows themselves are parsed by ClickHouse. A file whose late
 rows are in another encoding than the sample (UTF-8 with a few Windows-1252 rows, say) is
 caught in the engine, value by value (see ``clean.text``).
+
+The sample also says where the table starts: lines above the header that are narrower than
+the rows below (a title, a ``# comment``, an export's "Generated on ..." line) are counted in
+``TextFormat.skip`` and quoted in ``TextFormat.skipped`` (see :func:`find_start`), and a file
+whose lines end in a lone CR (classic Mac OS) is flagged, since the engine splits rows on LF.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ..errors import SourceError
 
 SAMPLE_BYTES = 1 << 20
 HEADER_ROWS = 200
+PREAMBLE_LINES = 10  # at most this many lines above the header are taken for a title or comments
 DELIMITERS = (",", ";", "\t", "|")
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
@@ -42,6 +48,12 @@ class TextFormat:
     header: bool
     names: tuple[str, ...]
     bom: bool = False
+    # physical lines before the header (or the first row): a title, comments, blank lines
+    skip: int = 0
+    # the lines of ``skip`` that held text, as they read (for the load's warnings)
+    skipped: tuple[str, ...] = ()
+    # lines end in a lone CR (classic Mac OS): the engine needs them rewritten with LF
+    lone_cr: bool = False
 
     @property
     def utf8(self) -> bool:
@@ -143,12 +155,19 @@ def _decode_or_fail(sample: bytes, encoding: str, name: str, errors: str = "stri
 
 
 def _rows(text: str, delimiter: str, limit: int = HEADER_ROWS) -> list[list[str]]:
+    return [row for _, row in _numbered_rows(text, delimiter, limit)]
+
+
+def _numbered_rows(text: str, delimiter: str, limit: int = HEADER_ROWS) -> list[tuple[int, list[str]]]:
+    """The sample's non-empty rows, each with the number of physical lines before it."""
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    out: list[list[str]] = []
+    out: list[tuple[int, list[str]]] = []
+    before = 0
     try:
         for row in reader:
             if row:
-                out.append(row)
+                out.append((before, row))
+            before = reader.line_num
             if len(out) >= limit:
                 break
     except csv.Error:  # a quote left open by the cut at the sample's end
@@ -206,6 +225,53 @@ def detect_header(rows: list[list[str]]) -> bool:
     return not any(c in below[j] for j, c in enumerate(cells))
 
 
+def _filled(row: list[str]) -> int:
+    """The number of fields up to the last non-empty one (an export's trailing delimiters
+    aside)."""
+    n = len(row)
+    while n and not row[n - 1].strip():
+        n -= 1
+    return n
+
+
+def _mode(values: list[int]) -> int:
+    """The most common value; a tie goes to the larger (the table, not its title lines)."""
+    return max(Counter(values).items(), key=lambda kv: (kv[1], kv[0]))[0]
+
+
+def find_start(rows: list[list[str]], header: bool | None = None) -> int:
+    """The index in ``rows`` of the table's first row (its header, or its first data row): 0,
+    unless up to :data:`PREAMBLE_LINES` rows above it have fewer fields than the rows below
+    (counted with and without trailing empty fields; or one field filled, the rest empty, as a
+    spreadsheet exports a title) and
+
+    * a header is found (or given) right below them: a title or notes above a table; or
+    * each is one cell of text, or a ``#`` comment, above a table without a header.
+
+    Otherwise the narrow first rows are the table's own (a short data row is rejected, as any
+    other), and nothing is skipped."""
+    if len(rows) < 2:
+        return 0
+    width = _mode([len(r) for r in rows[1:]])
+    filled = _mode([_filled(r) for r in rows[1:]])
+
+    def narrow(row: list[str]) -> bool:
+        return (len(row) < width and _filled(row) < filled) or _filled(row) <= 1 < filled
+
+    if width < 2 or not narrow(rows[0]):
+        return 0  # the common case: the first row is as wide as the table
+    start = 0
+    while start < min(PREAMBLE_LINES, len(rows)) and narrow(rows[start]):
+        start += 1
+    below = rows[start:start + 50]
+    if not below or len(below[0]) != width or sum(len(r) == width for r in below) < 0.8 * len(below):
+        return 0
+    if header if header is not None else detect_header(below):
+        return start
+    title = all(r[0].lstrip().startswith("#") or (_filled(r) <= 1 and not _typed(r[0])) for r in rows[:start])
+    return start if title else 0
+
+
 def sniff(path: Path, *, encoding: str | None = None, delimiter: str | None = None,
           header: bool | None = None) -> TextFormat:
     """Encoding, delimiter and header of a delimited text file, from its first megabyte."""
@@ -215,16 +281,23 @@ def sniff(path: Path, *, encoding: str | None = None, delimiter: str | None = No
     enc, bom = detect_encoding(sample, path.name, encoding)
     # a detected UTF-8 may hold a few stray bytes (repaired later, in the engine)
     text = _decode_or_fail(sample, enc, path.name, "strict" if encoding else "replace").lstrip("\ufeff")
+    lone_cr = "\r" in text and "\n" not in text
+    if lone_cr:  # classic Mac OS line endings: read as LF here, rewritten for the engine
+        text = text.replace("\r", "\n")
     if len(sample) == SAMPLE_BYTES and "\n" in text:
         text = text[: text.rfind("\n") + 1]  # drop the row cut in half at the sample's end
     suffix = path.suffix.lower() if path.suffix.lower() not in COMPRESSED else Path(path.stem).suffix.lower()
     if delimiter is not None and len(delimiter) != 1:
         raise SourceError(f"delimiter must be one character, not {delimiter!r}.")
     delim = delimiter or detect_delimiter(text, suffix)
-    rows = _rows(text, delim)
-    if not rows:
+    numbered = _numbered_rows(text, delim)
+    if not numbered:
         raise SourceError(f"{path.name} is empty.", hint="a CSV needs at least a header row")
+    start = find_start([r for _, r in numbered], header)
+    skipped = tuple(delim.join(r[: _filled(r)]) for _, r in numbered[:start])
+    skip, rows = numbered[start][0], [r for _, r in numbered[start:]]
     has_header = detect_header(rows) if header is None else bool(header)
     width = len(rows[0]) if has_header else Counter(len(r) for r in rows).most_common(1)[0][0]
     names = tuple(rows[0]) if has_header else tuple(f"column_{i}" for i in range(1, width + 1))
-    return TextFormat(encoding=enc, delimiter=delim, header=has_header, names=names, bom=bom)
+    return TextFormat(encoding=enc, delimiter=delim, header=has_header, names=names, bom=bom, skip=skip,
+                      skipped=skipped, lone_cr=lone_cr)

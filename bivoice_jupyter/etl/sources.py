@@ -28,10 +28,13 @@ A local file read through a ClickHouse *server* (not the embedded engine) is str
 
 from __future__ import annotations
 
+import base64
+import bz2
 import codecs
 import csv
 import datetime as dt
 import io
+import lzma
 import math
 import re
 import shutil
@@ -40,6 +43,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +60,7 @@ from . import engine
 from .infer import RawColumn
 from .names import DIALECT, STAGE_PREFIX, check_names, clean_names, ident, qualified, table
 from .progress import Progress
-from .sniff import COMPRESSED, TextFormat, detect_header, open_binary, sniff
+from .sniff import COMPRESSED, HEADER_ROWS, TextFormat, detect_header, find_start, open_binary, sniff
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -100,6 +104,8 @@ class Raw:
     null_tokens: tuple[str, ...] = c.NULL_TOKENS  # text read as missing (see clean.value)
     # where the engine writes the rows it could not parse (delimited text read in place)
     malformed: Path | None = None
+    # what the reader must know about how the source was read (lines skipped, an index kept)
+    notes: list[str] = field(default_factory=list)
 
 
 class Scratch:
@@ -152,9 +158,9 @@ def _names(raw: list[str], clean: bool) -> list[str]:
     return clean_names([str(n) for n in raw]) if clean else check_names(list(raw))
 
 
-def _create_stage(conn: Connection, scratch: Scratch, columns: list[tuple[str, str]]) -> str:
+def _create_stage(conn: Connection, scratch: Scratch, columns: list[tuple[str, str]], what: str = "raw") -> str:
     """A new unordered MergeTree scratch table with ``columns`` (name, ClickHouse type); its name."""
-    name = scratch.table("raw")
+    name = scratch.table(what)
     conn.command(exp.Create(
         this=exp.Schema(this=table(scratch.database, name),
                         expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
@@ -213,7 +219,7 @@ def _stage_from(conn: Connection, scratch: Scratch, progress: Progress, raw: Raw
                                                expressions=[ident(n) for n, _ in defs] + [ident(ROW)])))
     progress.advance()
     return Raw(relation=table(scratch.database, name), columns=raw.columns, row=c.col(ROW), extra=raw.extra,
-               text_source=raw.text_source, details=raw.details, staged=True)
+               text_source=raw.text_source, details=raw.details, staged=True, notes=raw.notes)
 
 
 @dataclass
@@ -226,19 +232,39 @@ class TextFile(FileSource):
         fmt = sniff(self.path, encoding=self.options.encoding, delimiter=self.options.delimiter, header=self.options.header)
         self.kind = "tsv" if fmt.delimiter == "\t" else "csv"
         names = _names(list(fmt.names), self.options.clean_names is not False)
-        path = self.path if fmt.utf8 else _transcode(self.path, fmt, scratch, progress)
+        # the engine reads UTF-8 with LF (or CRLF) line ends, and skips leading lines of CSV only
+        rewrite = not fmt.utf8 or fmt.lone_cr or bool(fmt.skip and fmt.delimiter == "\t")
+        path = _transcode(self.path, fmt, scratch, progress) if rewrite else self.path
         columns = text_columns(names)
-        settings, format_name = _text_format(fmt.delimiter, fmt.header)
+        settings, format_name = _text_format(fmt.delimiter, fmt.header, 0 if rewrite else fmt.skip)
         structure = _structure([(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")])
         details = {"format": self.kind.upper(), "encoding": fmt.encoding, "delimiter": fmt.delimiter,
                    "header": str(fmt.header).lower()}
         size = path.stat().st_size if path.suffix.lower() not in COMPRESSED else None
         if conn.embedded and not stage:
             relation = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit(format_name), c.lit(structure)))
-            return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
-                       extra=EXTRA, settings=[*settings, *_settings(**READ_IN_PLACE)], text_source=True, size_bytes=size, details=details,
-                       malformed=scratch.file(".errors.csv"))
-        return _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
+            raw = Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
+                      extra=EXTRA, settings=[*settings, *_settings(**READ_IN_PLACE)], text_source=True, size_bytes=size,
+                      details=details, malformed=scratch.file(".errors.csv"))
+        else:
+            raw = _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
+        raw.notes += _skipped_note(fmt)
+        return raw
+
+
+def _skipped_note(fmt: TextFormat) -> list[str]:
+    """The load's warning for the lines read as a title or comments above the table."""
+    return _skipped_lines(fmt.skipped, fmt.header)
+
+
+def _skipped_lines(skipped: tuple[str, ...], header: bool) -> list[str]:
+    """The same warning for any source: ``skipped`` the lines (or a sheet's rows) that held text."""
+    if not skipped:
+        return []
+    quoted = "; ".join(repr(line if len(line) <= 60 else line[:57] + "...") for line in skipped)
+    n = len(skipped)
+    where = "the header" if header else "the first row"
+    return [f"skipped {n} line{'s' if n > 1 else ''} above {where} (a title or comments, narrower than the table): {quoted}"]
 
 
 # A file the embedded engine reads in place is read with pread(), not mapped into memory (the
@@ -266,34 +292,51 @@ MALFORMED_ROWS = 100
 MALFORMED_SHARE = 0.01
 
 
-def _text_format(delimiter: str, header: bool) -> tuple[list[exp.Expression], str]:
+def _text_format(delimiter: str, header: bool, skip: int = 0) -> tuple[list[exp.Expression], str]:
     """Read settings and format for delimited text, every field as text. A tab-separated file
     is CSV with tabs (quotes and all), which ClickHouse reads as CustomSeparated with CSV
-    escaping: its CSV format refuses a tab delimiter."""
+    escaping: its CSV format refuses a tab delimiter. Blank lines at the end are not rows (a
+    blank line within is a row without fields: the load counts it as skipped, see
+    ``load._malformed``). ``skip`` lines before the header are skipped: CSV only, the
+    CustomSeparated format has no such setting (a TSV's are dropped by :func:`_transcode`)."""
     common = dict(input_format_with_names_use_header=0, input_format_csv_detect_header=0,
                   format_csv_null_representation=_NO_NULL_TEXT, input_format_csv_empty_as_default=0,
                   input_format_allow_errors_num=MALFORMED_ROWS)
     if delimiter == "\t":
+        if skip:
+            raise ValueError("CustomSeparated cannot skip lines: rewrite the file (_transcode)")
         settings = _settings(format_custom_escaping_rule="CSV", format_custom_field_delimiter="\t",
-                             input_format_custom_allow_variable_number_of_columns=1, **common)
+                             input_format_custom_allow_variable_number_of_columns=1,
+                             input_format_custom_skip_trailing_empty_lines=1, **common)
         return settings, "CustomSeparatedWithNames" if header else "CustomSeparated"
     settings = _settings(format_csv_delimiter=delimiter, input_format_csv_allow_variable_number_of_columns=1,
-                         input_format_csv_trim_whitespaces=0, **common)
+                         input_format_csv_trim_whitespaces=0, input_format_csv_skip_trailing_empty_lines=1,
+                         **common, **({"input_format_csv_skip_first_lines": skip} if skip else {}))
     return settings, "CSVWithNames" if header else "CSV"
 
 
 def _transcode(path: Path, fmt: TextFormat, scratch: Scratch, progress: Progress) -> Path:
-    """A UTF-8 copy of a file in another encoding (streamed, 1 MiB at a time)."""
+    """A UTF-8 copy of a file in another encoding (streamed, 1 MiB at a time); also what reads
+    a file with lone-CR line ends (as LF) and a TSV with lines above its header (dropped)."""
     out = scratch.file(".csv")
-    progress.step(f"re-encoding from {fmt.encoding}")
-    decoder = codecs.getincrementaldecoder(fmt.encoding)(errors="strict")
+    progress.step(f"re-encoding from {fmt.encoding}" if not fmt.utf8 else "rewriting line ends" if fmt.lone_cr
+                  else "dropping the lines above the header")
+    # a UTF-8 file's stray bytes pass through as they are (the engine repairs them, clean.text)
+    errors = "surrogateescape" if fmt.utf8 else "strict"
+    decoder = codecs.getincrementaldecoder(fmt.encoding)(errors=errors)
+    skip = fmt.skip
     try:
-        with open_binary(path) as src, open(out, "w", encoding="utf-8", newline="") as dst:
+        with open_binary(path) as src, open(out, "w", encoding="utf-8", errors=errors, newline="") as dst:
             first = True
             while chunk := src.read(1 << 20):
                 text = decoder.decode(chunk)
                 if first:
                     text, first = text.lstrip("\ufeff"), False
+                if fmt.lone_cr:
+                    text = text.replace("\r", "\n")
+                while skip and text:
+                    cut = text.find("\n")
+                    text, skip = ("", skip) if cut < 0 else (text[cut + 1:], skip - 1)
                 dst.write(text)
             dst.write(decoder.decode(b"", final=True))
     except UnicodeDecodeError as exc:
@@ -346,8 +389,7 @@ class JsonFile(FileSource):
         if not conn.embedded:
             raise SourceError("JSON files load into a ClickHouse server only through the embedded engine in this version.",
                               hint="load the file with dsn='chdb://...' or convert it to CSV")
-        probe = exp.Table(this=c.fn("file", c.lit(str(self.path)), c.lit("JSONEachRow")))
-        keys = [n for n, _ in _describe(conn, probe, settings, self.path.name)]
+        keys = _json_keys(conn, "file", c.lit(str(self.path)), settings, self.path.name)
         if not keys:
             raise SourceError(f"{self.path.name} has no keys.")
         names = _names(keys, self.options.clean_names is not False)
@@ -357,6 +399,42 @@ class JsonFile(FileSource):
         return Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
                    settings=settings, text_source=True, size_bytes=self.path.stat().st_size,
                    details={"format": "JSONEachRow"})
+
+
+MAX_JSON_KEYS = 1000  # more distinct top-level keys than this: not a table (objects keyed by id?)
+
+
+def _json_keys(conn: Connection, function: str, where: exp.Expression, settings: list[exp.Expression],
+               label: str, compression: str | None = None) -> list[str]:
+    """Every top-level key of a JSON source (``file`` or ``url``), in the order they first
+    appear. ClickHouse infers the structure from the source's start only (25,000 rows or 32
+    MiB), and the rows are read with ``input_format_skip_unknown_fields``, so a key first seen
+    below would be dropped without a word: one more pass over the whole source collects them
+    (``JSONAsString`` reads an array or one object per line alike; about 1.3 s for 1 M lines,
+    118 MB, on 2 cores, next to 0.2 s for the sampling ``DESCRIBE``)."""
+    tail = [c.lit(compression)] if compression else []
+    probe = exp.Table(this=c.fn(function, where, c.lit("JSONEachRow"), *([c.lit("auto"), *tail] if tail else [])))
+    described = [n for n, _ in _describe(conn, probe, settings, label)]
+    objects = exp.Table(this=c.fn(function, where, c.lit("JSONAsString"), c.lit("json String"), *tail))
+    keys = c.fn("JSONExtractKeys", c.col("json"))
+    every = exp.CombinedParameterizedAgg(this=exp.to_identifier("groupUniqArrayArray"),
+                                         expressions=[c.lit(MAX_JSON_KEYS + 1)], params=[keys])
+    try:
+        found = list(engine.read(conn, exp.select(every.as_("keys")).from_(objects))["keys"].iloc[0])
+        known = set(described)
+        late = [k for k in found if k not in known]
+        if late:  # in the order they first appear
+            first = exp.select(c.fn("arrayJoin", keys).as_("key", quoted=True)).from_(objects) \
+                .where(exp.In(this=c.col("key"), expressions=[c.lit(k) for k in late])) \
+                .group_by(c.col("key")).order_by(c.fn("min", exp.column("_row_number")), c.col("key"))
+            late = [str(k) for k in engine.read(conn, first)["key"]]
+    except QueryError as exc:
+        raise SourceError(f"ClickHouse could not read {label}: {exc}".split(" (hint:")[0]) from exc
+    if len(described) + len(late) > MAX_JSON_KEYS:
+        raise SourceError(f"{label} has more than {MAX_JSON_KEYS:,} distinct keys: its objects are not the rows "
+                          "of a table (an object keyed by id or by date, say).",
+                          hint="reshape it into one object per row with the same keys, or load it with pandas first")
+    return described + late
 
 
 @dataclass
@@ -462,13 +540,35 @@ class Frame(Source):
 
     def __post_init__(self) -> None:
         self.label = f"{type(self.df).__name__} ({len(self.df):,} rows x {len(self.df.columns)} columns)"
+        self.df, self.notes = _with_index(self.df)
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         if len(self.df.columns) == 0:
             raise SourceError("The DataFrame has no columns.")
         names = _names([str(x) for x in self.df.columns] if self.options.clean_names else list(self.df.columns),
                        bool(self.options.clean_names))
-        return _insert_frame(conn, scratch, progress, self.df, names, _frame_types(self.df), "DataFrame")
+        raw = _insert_frame(conn, scratch, progress, self.df, names, _frame_types(self.df), "DataFrame")
+        raw.notes += self.notes
+        return raw
+
+
+def _with_index(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The frame with its index as column(s), as ``reset_index()`` makes them, unless it only
+    numbers the rows: unnamed integers (0, 1, 2 ..., or the row numbers a filter or a sort left
+    behind), which are not data. A ``groupby`` result or a frame after ``set_index`` keeps its
+    keys there, and a time series its times: pandas' ``to_sql`` writes them too."""
+    index = df.index
+    if index.nlevels == 1 and index.name is None and pd.api.types.is_integer_dtype(index.dtype):
+        return df, []
+    try:
+        out = df.reset_index()
+    except ValueError as exc:  # an index named like a column
+        raise SourceError(f"The DataFrame's index cannot become a column: {exc}.",
+                          hint="rename the index (df.rename_axis('new_name')), or pass df.reset_index(drop=True) "
+                               "to leave it out") from exc
+    added = [str(n) for n in out.columns[: len(out.columns) - len(df.columns)]]
+    return out, [f"the DataFrame's index was loaded as column{'s' if len(added) > 1 else ''} {', '.join(added)} "
+                 "(pass df.reset_index(drop=True) to leave it out)"]
 
 
 @dataclass
@@ -507,6 +607,13 @@ class Excel(FileSource):
             rows.pop()
         if not rows:
             raise SourceError(f"Sheet {sheet!r} of {self.path.name} is empty.")
+        # a title, notes or blank rows above the table are skipped, as in a CSV (sniff.find_start)
+        filled = [i for i, r in enumerate(rows) if any(v is not None for v in r)][:HEADER_ROWS]
+        text = [[v or "" for v in rows[i]] for i in filled]
+        start = find_start(text, self.options.header)
+        skipped = tuple(", ".join(v for v in text[i] if v.strip()) for i in range(start))
+        if start:
+            rows = rows[filled[start]:]
         width = max(len(r) for r in rows)
         header = self.options.header
         if header is None:
@@ -518,22 +625,67 @@ class Excel(FileSource):
         df = pd.DataFrame([r + [None] * (width - len(r)) for r in body], columns=names, dtype=object)
         raw = _insert_frame(conn, scratch, progress, df, names, ["String"] * width, self.path.name)
         raw.details = {"format": "Excel", "sheet": str(sheet), "header": str(header).lower()}
+        raw.notes += _skipped_lines(skipped, header)
         return raw
 
 
 # ------------------------------------------------------------------ URLs and databases
 
 
-def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str]:
-    req = urllib.request.Request(url, headers={"Range": f"bytes=0-{size - 1}", "User-Agent": "bivoice-jupyter"})
+def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
+    """The first ``size`` bytes at ``url``, its content type and content encoding. A
+    ``user:password@`` in the URL is sent as basic authentication (urllib would take it for
+    part of the host name)."""
+    u = urllib.parse.urlsplit(url)
+    headers = {"Range": f"bytes=0-{size - 1}", "User-Agent": "bivoice-jupyter"}
+    if u.username is not None or u.password is not None:
+        headers["Authorization"] = _basic_auth(url)
+        url = urllib.parse.urlunsplit(u._replace(netloc=u.netloc.rsplit("@", 1)[1]))
+    req = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310 - http(s) only, checked by the caller
-            return resp.read(size), resp.headers.get_content_type() or ""
+            return resp.read(size), resp.headers.get_content_type() or "", resp.headers.get("Content-Encoding", "")
     except urllib.error.HTTPError as exc:
-        raise SourceError(f"{_safe_url(url)} answered HTTP {exc.code} {exc.reason}.") from exc
+        raise SourceError(f"{_url_label(url)} answered HTTP {exc.code} {exc.reason}.",
+                          hint="check the user and password in the URL" if exc.code in (401, 403) else None) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SourceError(f"Could not reach {_safe_url(url)}: {reason}.", hint="check the address and the network") from exc
+        raise SourceError(f"Could not reach {_url_label(url)}: {reason}.", hint="check the address and the network") from None
+
+
+def _basic_auth(url: str) -> str:
+    u = urllib.parse.urlsplit(url)
+    pair = f"{urllib.parse.unquote(u.username or '')}:{urllib.parse.unquote(u.password or '')}"
+    return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+
+def _url_label(url: str) -> str:
+    """``url`` safe to show and store: no password, and every query-string value (a token, a
+    presigned URL's signature) and fragment replaced by ``***``."""
+    u = urllib.parse.urlsplit(_safe_url(url))
+    query = "&".join(k + (f"{sep}***" if v else sep) for k, sep, v in (p.partition("=") for p in u.query.split("&"))) \
+        if u.query else ""
+    return urllib.parse.urlunsplit(u._replace(query=query, fragment="***" if u.fragment else ""))
+
+
+def _url_secrets(url: str) -> list[str]:
+    """What of ``url`` must not show in an error or the audit table (the engine's messages
+    quote the URL it read), longest first: the userinfo, password, query values, fragment and
+    the basic-authentication header (values under 3 characters are not taken for secrets)."""
+    u = urllib.parse.urlsplit(url)
+    found: set[str] = set()
+    if u.password:
+        found |= {u.netloc.rsplit("@", 1)[0] + "@", _basic_auth(url).split()[1]}
+        found |= {p for p in (u.password, urllib.parse.unquote(u.password)) if len(p) >= 3}
+    values = [part.partition("=")[2] for part in u.query.split("&")] + [u.fragment]
+    for value in values:
+        found |= {v for v in (value, urllib.parse.unquote_plus(value)) if len(v) >= 3}
+    return sorted(found, key=len, reverse=True)
+
+
+_DECOMPRESS = {"gzip": lambda: zlib.decompressobj(wbits=47), "bz2": bz2.BZ2Decompressor, "xz": lzma.LZMADecompressor}
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
 
 
 def _safe_url(url: str) -> str:
@@ -551,12 +703,36 @@ class Url(Source):
     kind: str = "url"
 
     def __post_init__(self) -> None:
-        self.label = _safe_url(self.url)
+        self.label = _url_label(self.url)
+        self.secrets = _url_secrets(self.url)
+
+    def _suffix(self) -> str:
+        """The URL path's suffix, a compression suffix aside (``.csv`` of ``x.csv.gz``)."""
+        path = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))
+        return (Path(path.stem) if path.suffix.lower() in _COMPRESSION else path).suffix.lower()
+
+    def _compression(self, sample: bytes, content_encoding: str) -> tuple[str | None, bytes]:
+        """The compression the engine reads the URL with (``None``: the engine tells from the
+        suffix, or there is none) and the sample's first megabyte decompressed."""
+        path = urllib.parse.urlsplit(self.url).path.lower()
+        method = next((m for s, m in _COMPRESSION.items() if path.endswith(s)), None)
+        magic = next((m for b, m in _MAGIC if sample.startswith(b)), None)
+        if magic is None:
+            return None, sample
+        try:
+            sample = _DECOMPRESS[magic]().decompress(sample, 1 << 20)
+        except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+            raise SourceError(f"{self.label} could not be read as {magic}: {exc}.") from None
+        # a suffix, or a server's Content-Encoding, the engine sees for itself
+        return (None if method or content_encoding.lower() in ("gzip", "x-gzip") else magic), sample
 
     def _format(self, content_type: str, sample: bytes) -> str:
         if self.options.fmt:
-            return self.options.fmt
-        suffix = Path(urllib.parse.urlsplit(self.url).path).suffix.lower()
+            return {"tsv": "csv"}.get(self.options.fmt.lower(), self.options.fmt.lower())
+        suffix = self._suffix()
+        if suffix in EXCEL_SUFFIXES or sample[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0") or "spreadsheet" in content_type \
+                or "ms-excel" in content_type:
+            return "excel"
         if suffix in PARQUET_SUFFIXES or sample[:4] == b"PAR1" or "parquet" in content_type:
             return "parquet"
         if suffix in JSON_SUFFIXES or "json" in content_type:
@@ -565,47 +741,63 @@ class Url(Source):
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         progress.step("probing " + self.label)
-        sample, content_type = _fetch_sample(self.url)
+        sample, content_type, content_encoding = _fetch_sample(self.url)
+        compression, sample = self._compression(sample, content_encoding)
         if not sample.strip():
             raise SourceError(f"{self.label} is empty.")
         fmt = self._format(content_type, sample)
+        if fmt not in ("csv", "json", "parquet"):
+            what = "an Excel workbook" if fmt == "excel" else f"{fmt!r}"
+            raise SourceError(f"{self.label} is {what}, which cannot be read from a URL (CSV/TSV, JSON and Parquet can).",
+                              hint="download it first (urllib.request.urlretrieve(url, 'file.xlsx')) and load the file")
         url_lit = c.lit(self.url)
+        # the engine's url(): address, format, structure ('auto': inferred), compression
+        tail = [c.lit(compression)] if compression else []
         if fmt == "csv":
-            local = scratch.file(".sample")
+            local = scratch.file(self._suffix() if self._suffix() in TEXT_SUFFIXES else ".csv")
             local.write_bytes(sample)
-            tf = sniff(local, encoding=self.options.encoding, delimiter=self.options.delimiter, header=self.options.header)
+            try:
+                tf = sniff(local, encoding=self.options.encoding, delimiter=self.options.delimiter,
+                           header=self.options.header)
+            except SourceError as exc:  # its message names the local copy of the sample
+                raise SourceError(str(exc.args[0]).replace(local.name, self.label),
+                                  hint=exc.hint or None) from None
             if codecs.lookup(tf.encoding).name not in ("utf-8",) and not _single_byte(tf.encoding):
                 raise SourceError(f"{self.label} is {tf.encoding}, which the engine cannot read from a URL.",
                                   hint="download it and load the file")
+            if tf.lone_cr or (tf.skip and tf.delimiter == "\t"):
+                why = "its lines end in a lone CR (classic Mac OS)" if tf.lone_cr else "it has lines above its header"
+                raise SourceError(f"{self.label} cannot be read from the URL as it is: {why}.",
+                                  hint="download it and load the file, which is rewritten for the engine")
             names = _names(list(tf.names), self.options.clean_names is not False)
             columns = text_columns(names)
             structure = _structure([(rc.source, rc.type) for rc in columns] + [(EXTRA, "String")])
-            settings, format_name = _text_format(tf.delimiter, tf.header)
-            relation = exp.Table(this=c.fn("url", url_lit, c.lit(format_name), c.lit(structure)))
+            settings, format_name = _text_format(tf.delimiter, tf.header, tf.skip)
+            relation = exp.Table(this=c.fn("url", url_lit, c.lit(format_name), c.lit(structure), *tail))
             details = {"format": "CSV", "encoding": tf.encoding, "delimiter": tf.delimiter, "header": str(tf.header).lower()}
             if not _single_byte(tf.encoding):
                 raw = Raw(relation=relation, columns=columns, row=_row_number(), extra=EXTRA, settings=settings,
-                          text_source=True, details=details)
+                          text_source=True, details=details, notes=_skipped_note(tf))
                 return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
             # a single-byte encoding: the engine converts each value as it stages them
             inner = exp.select(*[c.fn("convertCharset", c.col(n), c.lit(_icu(tf.encoding)), c.lit("UTF-8")).as_(n, quoted=True)
                                  for n in names], c.col(EXTRA), _row_number().as_(ROW, quoted=True)).from_(relation)
             inner.set("settings", settings)
             raw = Raw(relation=inner.subquery("_converted"), columns=columns, row=c.col(ROW), extra=EXTRA,
-                      text_source=True, details=details)
+                      text_source=True, details=details, notes=_skipped_note(tf))
             return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
         if fmt == "json":
             settings = _settings(input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
                                  input_format_json_read_bools_as_strings=1, input_format_json_read_numbers_as_strings=1,
                                  input_format_json_infer_incomplete_types_as_strings=1, input_format_skip_unknown_fields=1)
-            keys = [n for n, _ in _describe(conn, exp.Table(this=c.fn("url", url_lit, c.lit("JSONEachRow"))), settings, self.label)]
+            keys = _json_keys(conn, "url", url_lit, settings, self.label, compression)
             names = _names(keys, self.options.clean_names is not False)
             relation = exp.Table(this=c.fn("url", url_lit, c.lit("JSONEachRow"),
-                                           c.lit(_structure([(k, "Nullable(String)") for k in keys]))))
+                                           c.lit(_structure([(k, "Nullable(String)") for k in keys])), *tail))
             raw = Raw(relation=relation, columns=[RawColumn(n, k) for n, k in zip(names, keys)], row=_row_number(),
                       settings=settings, text_source=True, details={"format": "JSONEachRow"})
         else:
-            relation = exp.Table(this=c.fn("url", url_lit, c.lit("Parquet")))
+            relation = exp.Table(this=c.fn("url", url_lit, c.lit("Parquet"), *([c.lit("auto"), *tail] if tail else [])))
             described = _describe(conn, relation, [], self.label)
             names = _names([n for n, _ in described], self.options.clean_names is not False)
             raw = Raw(relation=relation, columns=[RawColumn(n, s, t) for n, (s, t) in zip(names, described)],
@@ -704,7 +896,17 @@ class Database(Source):
     def _fail(self, exc: Exception) -> SourceError:
         code = getattr(exc, "code", None)
         msg = self._scrub(str(exc).split(" (hint:")[0])
-        if code in _CONNECT_CODES or "onnection" in msg or "refused" in msg:
+        # every engine error reads "ClickHouse refused the query: ...": only the text after it
+        # tells a refused connection from a missing table
+        detail = msg.split("ClickHouse refused the query: ", 1)[-1]
+        if code == 60 or "UNKNOWN_TABLE" in detail:
+            d = self.db
+            where = f"{d.schema + '.' if d.schema else ''}{d.table}"
+            tables = ("SELECT table_schema, table_name FROM information_schema.tables" if d.kind == "postgresql"
+                      else "SHOW TABLES")
+            return SourceError(f"{d.display}: there is no table {where!r} in database {d.database!r}.",
+                               hint=f"check the name (and the schema); query=\"{tables}\" lists the tables")
+        if code in _CONNECT_CODES or "onnection" in detail or "refused" in detail:
             return SourceError(f"Could not connect to {self.db.display}: {msg}",
                                hint="check that the server runs, and the host, port, user and password")
         return SourceError(f"Reading {self.db.display} failed: {msg}")
@@ -720,16 +922,20 @@ class Database(Source):
 
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         if self.options.query:
-            return self._open_query(conn, scratch, progress)
+            return self._open_query(conn, scratch, progress, self.options.query)
         relation = self.table_function()
         try:
             described = _describe(conn, relation, [], self.db.display)
         except SourceError as exc:
             raise self._fail(exc.__cause__ or exc) from None
+        details = {"format": self.db.kind, "table": f"{self.db.schema + '.' if self.db.schema else ''}{self.db.table}"}
+        if self._engine_would_change(conn, described):
+            raw = self._open_query(conn, scratch, progress, self._select_all())
+            raw.details = {**details, "read": "through the driver"}
+            return raw
         names = _names([n for n, _ in described], self.options.clean_names is not False)
         columns = [RawColumn(n, s, t) for n, (s, t) in zip(names, described)]
-        raw = Raw(relation=relation, columns=columns, row=c.fn("rowNumberInAllBlocks"),
-                  details={"format": self.db.kind, "table": f"{self.db.schema + '.' if self.db.schema else ''}{self.db.table}"})
+        raw = Raw(relation=relation, columns=columns, row=c.fn("rowNumberInAllBlocks"), details=details)
         if not stage:
             return raw
         try:
@@ -737,25 +943,132 @@ class Database(Source):
         except QueryError as exc:
             raise self._fail(exc) from None
 
-    def _open_query(self, conn: Connection, scratch: Scratch, progress: Progress) -> Raw:
-        """A query runs in the source database through its Python driver, streamed as CSV."""
+    def _engine_would_change(self, conn: Connection, described: list[tuple[str, str]]) -> bool:
+        """Whether the engine's table function would change values the driver reads exactly: a
+        PostgreSQL ``numeric`` without precision (read as Decimal(38, 19), which refuses wider
+        numbers) or a MariaDB/MySQL zero date ('0000-00-00', read as 1970-01-01)."""
+        d = self.db
+        if d.kind == "postgresql":
+            info = exp.Table(this=c.fn("postgresql", c.lit(f"{d.host}:{d.port}"), c.lit(d.database), c.lit("columns"),
+                                       c.lit(d.user), c.lit(d.password), c.lit("information_schema")))
+            where = exp.and_(exp.column("table_name").eq(c.lit(d.table or "")), exp.column("data_type").eq(c.lit("numeric")),
+                             exp.column("numeric_precision").is_(exp.null()),
+                             *([exp.column("table_schema").eq(c.lit(d.schema))] if d.schema else []))
+            try:
+                found = engine.read(conn, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(info).where(where))
+            except QueryError as exc:
+                raise self._fail(exc) from None
+            return int(found["n"].iloc[0]) > 0
+        dates = [n for n, t in described if "Date" in t]
+        if not dates:
+            return False
+        zero = exp.or_(*[exp.func(part, exp.column(n, quoted=True)).eq(0) for n in dates for part in ("YEAR", "MONTH", "DAY")])
+        check = exp.select(exp.Count(this=exp.Star())).from_(exp.table_(d.table or "", db=d.schema or d.database, quoted=True))
+        (names, _fields, rows) = _mysql_rows(d, check.where(zero).sql("mysql"), self._fail)
+        return any(r[0] for batch in rows for r in batch)
+
+    def _select_all(self) -> str:
+        d = self.db
+        dialect = "postgres" if d.kind == "postgresql" else "mysql"
+        schema = d.schema if d.kind == "postgresql" else d.schema or d.database
+        return exp.select(exp.Star()).from_(exp.table_(d.table or "", db=schema, quoted=True)).sql(dialect)
+
+    def _open_query(self, conn: Connection, scratch: Scratch, progress: Progress, query: str) -> Raw:
+        """A query runs in the source database through its Python driver: PostgreSQL's ``COPY``
+        text streamed as CSV (``numeric`` columns as Decimal, the rest as text to inspect);
+        MySQL's rows as Python values, with the types the driver reports (:func:`_mysql_columns`)."""
         progress.step("querying " + self.db.display)
-        names_raw, chunks = (_pg_copy if self.db.kind == "postgresql" else _mysql_rows)(self.db, self.options.query or "", self._fail)
-        names = _names(names_raw, self.options.clean_names is not False)
-        name = _create_stage(conn, scratch, [(n, "Nullable(String)") for n in names])
         try:
-            conn.client.raw_insert(qualified(scratch.database, name), names, chunks, fmt="CSV",
-                                   settings={"input_format_csv_empty_as_default": 1})
-        except SourceError:
+            if self.db.kind == "postgresql":
+                raw = self._pg_query(conn, scratch, query)
+            else:
+                raw = self._mysql_query(conn, scratch, query)
+        except BivoiceError:
             raise
         except Exception as exc:  # noqa: BLE001 - driver or clickhouse-connect errors
             raise self._fail(exc) from exc
         progress.advance()
-        return Raw(relation=table(scratch.database, name), columns=[RawColumn(n, n, "Nullable(String)") for n in names],
-                   row=c.fn("rowNumberInAllBlocks"), details={"format": self.db.kind, "query": "yes"}, staged=True)
+        raw.details = {"format": self.db.kind, "query": "yes"}
+        return raw
+
+    def _pg_query(self, conn: Connection, scratch: Scratch, query: str) -> Raw:
+        names_raw, numeric, chunks = _pg_copy(self.db, query, self._fail)
+        names = _names(names_raw, self.options.clean_names is not False)
+        types = [_pg_decimal(*n) if n else "Nullable(String)" for n in numeric]
+        name = _create_stage(conn, scratch, list(zip(names, types)))
+        conn.client.raw_insert(qualified(scratch.database, name), names, chunks, fmt="CSV",
+                               settings={"input_format_csv_empty_as_default": 1})
+        wide = [n for n, t, kind in zip(names, types, numeric) if kind and t == "Nullable(String)"]
+        if not wide:
+            return Raw(relation=table(scratch.database, name), columns=[RawColumn(n, n, t) for n, t in zip(names, types)],
+                       row=c.fn("rowNumberInAllBlocks"), staged=True)
+        # a numeric without precision: the narrowest Decimal that holds every value, found once
+        # the values are staged as text (the query is not run twice)
+        widths = dict(zip(wide, (_decimal_width(conn, table(scratch.database, name), n) for n in wide)))
+        types = [widths.get(n, t) for n, t in zip(names, types)]
+        typed = _create_stage(conn, scratch, [*zip(names, types), (ROW, "UInt64")], "typed")
+        select = exp.select(*[exp.cast(c.col(n), exp.DataType.build(t, dialect=DIALECT)) if n in widths else c.col(n)
+                              for n, t in zip(names, types)],
+                            exp.alias_(exp.Add(this=c.fn("rowNumberInAllBlocks"), expression=c.lit(1)), ROW, quoted=True)
+                            ).from_(table(scratch.database, name))
+        conn.command(exp.insert(select, exp.Schema(this=table(scratch.database, typed),
+                                                   expressions=[ident(n) for n in names] + [ident(ROW)])))
+        return Raw(relation=table(scratch.database, typed), columns=[RawColumn(n, n, t) for n, t in zip(names, types)],
+                   row=c.col(ROW), staged=True)
+
+    def _mysql_query(self, conn: Connection, scratch: Scratch, query: str) -> Raw:
+        names_raw, fields, batches = _mysql_rows(self.db, query, self._fail)
+        names = _names(names_raw, self.options.clean_names is not False)
+        columns = [_MySQLColumn(n, f) for n, f in zip(names, fields)]
+        types = [col.type for col in columns]
+        name = _create_stage(conn, scratch, [*zip(names, types), (ROW, "UInt64")])
+        done = 0
+        for batch in batches:
+            data = [[col.convert(v) for col, v in zip(columns, r)] + [done + i + 1] for i, r in enumerate(batch)]
+            conn.client.insert(table=name, data=data, database=scratch.database, column_names=[*names, ROW],
+                               column_type_names=[*types, "UInt64"])
+            done += len(batch)
+        notes = [f"{col.name}: {col.zero_dates:,} zero date{'s' if col.zero_dates > 1 else ''} ('0000-00-00') "
+                 "loaded as NULL" for col in columns if col.zero_dates]
+        return Raw(relation=table(scratch.database, name), columns=[RawColumn(n, n, t) for n, t in zip(names, types)],
+                   row=c.col(ROW), staged=True, notes=notes)
 
 
-def _pg_copy(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[bytes]]:
+MAX_DECIMAL = 76  # ClickHouse's widest Decimal (Decimal256)
+
+
+def _pg_decimal(precision: int | None, scale: int | None) -> str:
+    """The staging type of a PostgreSQL ``numeric(p, s)``; text when it has no precision (or one
+    ClickHouse cannot hold): :func:`_decimal_width` then finds the Decimal its values need."""
+    if precision and scale is not None and 0 <= scale <= precision <= MAX_DECIMAL:
+        return f"Nullable(Decimal({precision}, {scale}))"
+    return "Nullable(String)"
+
+
+def _decimal_width(conn: Connection, relation: exp.Expression, name: str) -> str:
+    """``Nullable(Decimal(p, s))`` for a staged text column of PostgreSQL numbers, or a clear
+    error when they are not all plain numbers or need more than 76 digits."""
+    x = c.col(name)
+    whole = c.fn("length", c.fn("replaceRegexpOne", x, c.lit(r"^-?0*([0-9]*).*$"), c.lit(r"\1")))
+    frac = c.fn("length", c.fn("replaceRegexpOne", x, c.lit(r"^[^.]*\.?"), c.lit("")))
+    bad = exp.and_(exp.Not(this=x.is_(exp.null())), exp.Not(this=c.fn("match", x, c.lit(r"^-?[0-9]+(\.[0-9]+)?$"))))
+    row = engine.one_row(conn, exp.select(c.fn("max", whole).as_("w"), c.fn("max", frac).as_("f"),
+                                          c.fn("countIf", bad).as_("bad")).from_(relation))
+    w, f, n_bad = int(row["w"]), int(row["f"]), int(row["bad"])
+    if n_bad:
+        raise SourceError(f"Column {name}: {n_bad:,} values are not plain numbers (NaN or Infinity), which "
+                          "ClickHouse's Decimal cannot hold.",
+                          hint=f"turn them into NULL in query=, e.g. NULLIF({name}, 'NaN')")
+    if w + f > MAX_DECIMAL:
+        raise SourceError(f"Column {name}: its numbers need {w + f} digits ({w} before the point, {f} after); "
+                          f"ClickHouse's Decimal holds {MAX_DECIMAL}.",
+                          hint=f"round or cast them in query=, e.g. round({name}, {max(MAX_DECIMAL - w, 0)}) or {name}::text")
+    return f"Nullable(Decimal({max(w + f, 1)}, {f}))"
+
+
+def _pg_copy(db: DbUrl, query: str, fail: Any) -> tuple[list[str], list[tuple[int | None, int | None] | None], Iterator[bytes]]:
+    """The query's column names, (precision, scale) of its ``numeric`` columns (None for the
+    others), and its rows as CSV from ``COPY``."""
     psycopg = import_extra("psycopg", "etl")
     from psycopg import sql as pgsql
 
@@ -768,6 +1081,7 @@ def _pg_copy(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[byte
         with pg.cursor() as cur:
             cur.execute(pgsql.SQL("SELECT * FROM ({}) AS bivoice_q LIMIT 0").format(pgsql.SQL(query)))
             names = [d.name for d in cur.description or []]
+            numeric = [(d.precision, d.scale) if d.type_code == _PG_NUMERIC else None for d in cur.description or []]
     except psycopg.Error as exc:
         pg.close()
         raise fail(exc) from exc
@@ -782,10 +1096,11 @@ def _pg_copy(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[byte
         finally:
             pg.close()
 
-    return names, chunks()
+    return names, numeric, chunks()
 
 
-def _mysql_rows(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[bytes]]:
+def _mysql_rows(db: DbUrl, query: str, fail: Any) -> tuple[list[str], list[Any], Iterator[list[tuple]]]:
+    """The query's column names, PyMySQL's field descriptions, and its rows in batches."""
     pymysql = import_extra("pymysql", "etl", package="PyMySQL")
     cursors = import_extra("pymysql.cursors", "etl", package="PyMySQL")
 
@@ -798,20 +1113,147 @@ def _mysql_rows(db: DbUrl, query: str, fail: Any) -> tuple[list[str], Iterator[b
     except pymysql.Error as exc:
         raise fail(exc) from exc
     names = [d[0] for d in cur.description or []]
+    # the flags (unsigned, not null) and the character set (binary or text) are only there
+    fields = list(cur._result.fields) if cur._result is not None else []  # noqa: SLF001
 
-    def chunks() -> Iterator[bytes]:
+    def batches() -> Iterator[list[tuple]]:
         try:
             while rows := cur.fetchmany(20_000):
-                buf = io.StringIO()
-                w = csv.writer(buf, lineterminator="\n")
-                w.writerows(["\\N" if v is None else _cell(v) if not isinstance(v, str) else v for v in r] for r in rows)
-                yield buf.getvalue().encode("utf-8")
+                yield rows
         except pymysql.Error as exc:
             raise fail(exc) from exc
         finally:
             my.close()
 
-    return names, chunks()
+    return names, fields, batches()
+
+
+_PG_NUMERIC = 1700  # the oid of numeric
+_MY_INTS = {1: 8, 2: 16, 9: 32, 3: 32, 8: 64}  # TINY SHORT INT24 LONG LONGLONG: bits
+_MY_DATES = {10, 14}  # DATE, NEWDATE
+_MY_DATETIMES = {7, 12}  # TIMESTAMP, DATETIME
+_MY_BINARY = 63  # the character set of binary strings (and of numbers)
+_DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2299, 12, 31))  # Date32 and DateTime64
+
+
+class _MySQLColumn:
+    """A MySQL result column: its ClickHouse type, and how a PyMySQL value becomes a value of it.
+
+    ======================  =====================================================================
+    MySQL                   ClickHouse
+    ======================  =====================================================================
+    integers, YEAR          (U)Int8 ... (U)Int64, UInt16
+    DECIMAL(p, s)           Decimal(p, s), exactly
+    FLOAT, DOUBLE           Float32, Float64
+    DATE                    Date32; a zero date ('0000-00-00') is NULL, and the load warns
+    DATETIME(n), TIMESTAMP  DateTime64(n): microseconds kept; zero dates as for DATE
+    TIME                    text as MySQL writes it: '-838:59:59', '25:00:00.5'
+    BIT(n)                  UInt64
+    text, BLOB, BINARY ...  String, byte for byte (text is inspected like any text column)
+    ======================  =====================================================================
+
+    A date outside ClickHouse's range (1900 to 2299) is an error, never a changed value.
+    """
+
+    def __init__(self, name: str, field: Any) -> None:
+        self.name, self.zero_dates = name, 0
+        code, scale = field.type_code, field.scale
+        unsigned, nullable = bool(field.flags & 32), not field.flags & 1
+        self.convert = self._text
+        if code in _MY_INTS:
+            base, self.convert = f"{'U' if unsigned else ''}Int{_MY_INTS[code]}", _same
+        elif code in (0, 246):  # DECIMAL, NEWDECIMAL: the length counts the point and the sign
+            precision = field.length - (1 if scale else 0) - (0 if unsigned else 1)
+            base, self.convert = f"Decimal({min(max(precision, scale, 1), MAX_DECIMAL)}, {scale})", _same
+        elif code in (4, 5):
+            base, self.convert = ("Float32" if code == 4 else "Float64"), _same
+        elif code == 13:
+            base, self.convert = "UInt16", _same
+        elif code in _MY_DATES or code in _MY_DATETIMES:
+            base = "Date32" if code in _MY_DATES else f"DateTime64({scale})"
+            self.convert, nullable = self._date, True
+        elif code == 16:
+            base, self.convert = "UInt64", _bits
+        elif code == 11:
+            base, self.scale = "String", scale
+            self.convert = self._time
+        else:
+            base = "String"
+        self.type = f"Nullable({base})" if nullable else base
+
+    def _text(self, v: Any) -> bytes | None:
+        if v is None or isinstance(v, bytes):
+            return v
+        return (v if isinstance(v, str) else str(v)).encode("utf-8")
+
+    def _date(self, v: Any) -> Any:
+        if isinstance(v, str):  # PyMySQL leaves what is not a date as text: '0000-00-00 00:00:00'
+            self.zero_dates += 1
+            return None
+        day = v.date() if isinstance(v, dt.datetime) else v
+        if day is not None and not _DATE_RANGE[0] <= day <= _DATE_RANGE[1]:
+            raise SourceError(f"Column {self.name}: {v} is outside the dates ClickHouse stores "
+                              f"({_DATE_RANGE[0]} to {_DATE_RANGE[1]}).",
+                              hint=f"load it as text: CAST({self.name} AS CHAR) in query=")
+        return v
+
+    def _time(self, v: Any) -> bytes | None:
+        if not isinstance(v, dt.timedelta):
+            return self._text(v)
+        us = (v.days * 86_400 + v.seconds) * 1_000_000 + v.microseconds
+        sign, us = ("-" if us < 0 else ""), abs(us)
+        seconds, fraction = divmod(us, 1_000_000)
+        hours, rest = divmod(seconds, 3600)
+        text = f"{sign}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+        if self.scale:
+            text += "." + f"{fraction:06d}"[: self.scale]
+        return text.encode("ascii")
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def _bits(v: Any) -> int | None:
+    return None if v is None else int.from_bytes(v, "big") if isinstance(v, bytes) else int(v)
+
+
+@dataclass
+class ArrowTable(Source):
+    """A pyarrow Table (or RecordBatch), read by the engine as Parquet: the same types as the
+    table written to a Parquet file and loaded (Int64 with nulls, Decimal(p, s), Array ...),
+    where a detour through pandas would turn integers with nulls and decimals into floats and
+    lists into text."""
+
+    table: Any
+    options: ReadOptions
+    kind: str = "arrow"
+
+    def __post_init__(self) -> None:
+        self.label = f"{type(self.table).__name__} ({self.table.num_rows:,} rows x {self.table.num_columns} columns)"
+
+    def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
+        if self.table.num_columns == 0:
+            raise SourceError(f"The {type(self.table).__name__} has no columns.")
+        if not conn.embedded:
+            raise SourceError("pyarrow Tables load into a ClickHouse server only through the embedded engine in this version.",
+                              hint="load it with dsn='chdb://...', or pass table.to_pandas() (decimals become floats)")
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = scratch.file(".parquet")
+        progress.step("staging " + self.label, rows=self.table.num_rows)
+        data = pa.Table.from_batches([self.table]) if isinstance(self.table, pa.RecordBatch) else self.table
+        try:
+            pq.write_table(data, path)
+        except (pa.ArrowException, ValueError) as exc:
+            raise SourceError(f"Could not hand the {type(self.table).__name__} to the engine: {exc}") from exc
+        progress.advance()
+        # a DataFrame's and an Arrow table's column names are kept unless clean_names=True
+        keep = ReadOptions(**{**self.options.__dict__, "clean_names": bool(self.options.clean_names)})
+        raw = ParquetFile(path, keep).open(conn, scratch, progress, stage=stage)
+        raw.details = {"format": "Arrow"}
+        return raw
 
 
 # ------------------------------------------------------------------ resolving what was given
@@ -821,6 +1263,8 @@ def resolve(source: Any, options: ReadOptions) -> Source:
     """The :class:`Source` for a path, URL, database URL, DataFrame or Arrow table."""
     if isinstance(source, pd.DataFrame):
         return Frame(source, options)
+    if type(source).__module__.split(".")[0] == "pyarrow" and type(source).__name__ in ("Table", "RecordBatch"):
+        return ArrowTable(source, options)
     if hasattr(source, "to_pandas") and not isinstance(source, (str, Path)):
         try:
             return Frame(source.to_pandas(), options)

@@ -232,13 +232,31 @@ class Connection:
             raise _query_error(exc, f"INSERT INTO {database}.{table}") from exc
 
 
+# the head and tail of a nested error's line ("Code: 27. DB::Exception: ... (version 26.9.2.1).")
+_NESTED = re.compile(r"^(Code:\s*\d+\.\s*)?(DB::Exception:\s*)?|\s*\(version [^)]*\)\.?$")
+
+
+def error_message(exc: Exception) -> str:
+    """ClickHouse's message for ``exc``, on one line: its first line (a stack trace left out),
+    and where that line ends by announcing its reason ("... from a JSONEachRow format file.
+    Error:"), the first line of the reason, which ClickHouse puts on the next line."""
+    text = str(exc).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    # ClickHouse echoes a long stack trace on some errors; keep its first sentence.
+    first = lines[0].split(". Stack trace")[0][:500]
+    if first.endswith(":") and len(lines) > 1:
+        reason = _NESTED.sub("", lines[1].split(". Stack trace")[0])
+        first += " " + (reason if len(reason) <= 300 else reason[:297] + "...")
+    return first
+
+
 def _query_error(exc: Exception, sql: str, limits: Limits | None = None) -> QueryError:
     text = str(exc).strip()
     m = _CODE.search(text)
     code = int(m.group(1)) if m else None
-    first = text.splitlines()[0] if text else type(exc).__name__
-    # ClickHouse echoes a long stack trace on some errors; keep its first sentence.
-    first = first.split(". Stack trace")[0][:500]
+    first = error_message(exc)
     limit = _LIMIT_CODES.get(code or -1)
     if limit == "max_result_bytes" and "max rows" in first:
         limit = "max_result_rows"

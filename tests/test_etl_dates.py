@@ -1,0 +1,124 @@
+"""Dates on real chDB: day/month order (on create and on append), dates outside 1970-2106,
+text dates with a month name, and invalid times of day. A value is never changed silently: it
+is read as written, or its row is rejected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bivoice_jupyter import Workspace
+
+
+@pytest.fixture(scope="module")
+def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
+    return Workspace(database="etl_dates")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("etl-dates")
+
+
+def csv(files: Path, name: str, text: str) -> Path:
+    path = files / name
+    path.write_text(text, newline="")
+    return path
+
+
+def stored(etl: Workspace, table: str, column: str = "d") -> list[str]:
+    return etl.sql(f"SELECT toString({column}) AS v FROM {table} ORDER BY id")["v"].tolist()
+
+
+def rejected(etl: Workspace, table: str) -> list[str]:
+    return etl.sql(f"SELECT value FROM {table}_rejected ORDER BY source_row")["value"].tolist()
+
+
+# ------------------------------------------------------------------ day/month order
+
+
+def test_append_keeps_the_month_first_order_the_table_was_loaded_with(etl: Workspace, files: Path) -> None:
+    first = etl.load(csv(files, "us1.csv", "id,d\n1,12/25/2024\n2,12/31/2024\n"), table="us_append", if_exists="replace")
+    assert dict(first.columns)["d"] == "Date32"
+    # no evidence either way in the new file: the table's order (month-first) holds
+    report = etl.load(csv(files, "us2.csv", "id,d\n3,01/03/2025\n4,01/05/2025\n"), table="us_append", if_exists="append")
+    assert report.rows_rejected == 0
+    assert stored(etl, "us_append") == ["2024-12-25", "2024-12-31", "2025-01-03", "2025-01-05"]
+
+
+def test_append_reads_the_order_the_new_file_shows(etl: Workspace, files: Path) -> None:
+    etl.load(csv(files, "eu1.csv", "id,d\n1,25/12/2024\n2,2024-12-30\n"), table="order_append", if_exists="replace")
+    # the table was day-first; this file says month-first (01/13) and is read so
+    report = etl.load(csv(files, "eu2.csv", "id,d\n3,01/13/2025\n4,02/03/2025\n"), table="order_append",
+                      if_exists="append")
+    assert report.rows_rejected == 0
+    assert stored(etl, "order_append") == ["2024-12-25", "2024-12-30", "2025-01-13", "2025-02-03"]
+
+
+def test_append_with_no_order_anywhere_warns_that_it_read_day_first(etl: Workspace, files: Path) -> None:
+    etl.load(csv(files, "iso.csv", "id,d\n1,2024-12-25\n"), table="iso_append", if_exists="replace")
+    report = etl.load(csv(files, "amb.csv", "id,d\n2,01/03/2025\n"), table="iso_append", if_exists="append")
+    assert stored(etl, "iso_append") == ["2024-12-25", "2025-03-01"]
+    assert any("day-first" in w and "d:" in w for w in report.warnings)
+
+
+def test_a_date_against_the_column_order_is_rejected_not_swapped(etl: Workspace, files: Path) -> None:
+    rows = "".join(f"{i},{13 + i % 15:02d}/01/2024\n" for i in range(1, 201)) + "201,12/25/2024\n"
+    report = etl.load(csv(files, "mixed.csv", "id,d\n" + rows), table="mixed_order", if_exists="replace")
+    assert dict(report.columns)["d"] == "Date32"
+    assert report.rows_rejected == 1 and rejected(etl, "mixed_order") == ["12/25/2024"]
+    # and on append to that (day-first) table, when the file is mostly day-first too
+    more = "".join(f"{i},{13 + i % 15:02d}/02/2024\n" for i in range(300, 400)) + "400,01/31/2024\n"
+    report = etl.load(csv(files, "mixed2.csv", "id,d\n" + more), table="mixed_order", if_exists="append")
+    assert report.rows_rejected == 1 and sorted(rejected(etl, "mixed_order")) == ["01/31/2024", "12/25/2024"]
+
+
+def test_month_first_text_dates_are_read_too(etl: Workspace, files: Path) -> None:
+    path = csv(files, "us_text.csv", 'id,d\n1,12/25/2024\n2,05-Jan-24\n3,"January 5, 2024"\n')
+    report = etl.load(path, table="us_text", if_exists="replace")
+    assert report.rows_rejected == 0 and dict(report.columns)["d"] == "Date32"
+    assert stored(etl, "us_text") == ["2024-12-25", "2024-01-05", "2024-01-05"]
+
+
+# ------------------------------------------------------------------ range
+
+
+def test_dates_before_1970_and_after_2106_stay_dates(etl: Workspace, files: Path) -> None:
+    report = etl.load(csv(files, "old.csv", "id,birth\n1,1965-03-04\n2,1980-05-06\n3,1899-12-31\n4,2200-01-01\n"),
+                      table="old_dates", if_exists="replace")
+    assert dict(report.columns)["birth"] == "Date32" and report.rows_rejected == 0
+    assert stored(etl, "old_dates", "birth") == ["1965-03-04", "1980-05-06", "1899-12-31", "2200-01-01"]
+    report = etl.load(csv(files, "old_ts.csv", "id,at\n1,1965-03-04 10:30\n2,1965-03-05\n"), table="old_ts",
+                      if_exists="replace")
+    assert dict(report.columns)["at"] == "DateTime64(3)"
+    assert stored(etl, "old_ts", "at") == ["1965-03-04 10:30:00.000", "1965-03-05 00:00:00.000"]
+
+
+# ------------------------------------------------------------------ text dates
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["05-Jan-24", "17-Feb-24"], ["2024-01-05", "2024-02-17"]),
+    (["January 5th, 2024", "February 1st, 2024", "March 22nd, 2024", "Friday, May 3rd, 2024"],
+     ["2024-01-05", "2024-02-01", "2024-03-22", "2024-05-03"]),
+], ids=["dd-mon-yy", "ordinals"])
+def test_text_dates_the_docstring_promises_are_dates(etl: Workspace, files: Path, values: list[str],
+                                                     expected: list[str]) -> None:
+    path = csv(files, "text_dates.csv", "id,d\n" + "".join(f'{i},"{v}"\n' for i, v in enumerate(values)))
+    report = etl.load(path, table="text_dates", if_exists="replace")
+    assert dict(report.columns)["d"] == "Date32" and report.rows_rejected == 0
+    assert stored(etl, "text_dates") == expected
+
+
+# ------------------------------------------------------------------ times
+
+
+def test_invalid_times_are_rejected_not_normalized(etl: Workspace, files: Path) -> None:
+    path = csv(files, "times.csv", "id,ts\n" + "".join(f"{i},2024-01-05 10:{i % 60:02d}\n" for i in range(1, 300))
+               + "300,2024-01-05 25:00\n301,2024-01-05 10:61\n302,2024-01-05T10:00:60\n303,2024-01-05 23:59:59\n")
+    report = etl.load(path, table="times", if_exists="replace")
+    assert dict(report.columns)["ts"] == "DateTime64(3)"
+    assert report.rows_rejected == 3
+    assert rejected(etl, "times") == ["2024-01-05 25:00", "2024-01-05 10:61", "2024-01-05T10:00:60"]
+    assert etl.sql("SELECT toString(ts) AS v FROM times WHERE id = 303")["v"].tolist() == ["2024-01-05 23:59:59.000"]

@@ -1,0 +1,107 @@
+"""Numbers on real chDB: values are never changed silently. A decimal comma is read from the
+column's evidence, integers beyond Int64 stay exact, leading-zero codes after the sample stay
+text, and a value with more decimal places than its Decimal column holds is rejected."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bivoice_jupyter import Workspace
+
+
+@pytest.fixture(scope="module")
+def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
+    return Workspace(database="etl_numbers")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("etl-numbers")
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8", newline="")
+    return path
+
+
+def texts(etl: Workspace, table: str, column: str, where: str = "1") -> list[str]:
+    """The stored values as ClickHouse writes them (exact, whatever pandas makes of the type)."""
+    return etl.sql(f"SELECT toString({column}) AS v FROM {table} WHERE {where} ORDER BY id")["v"].tolist()
+
+
+def test_three_decimals_after_a_decimal_comma(etl: Workspace, files: Path) -> None:
+    """"0,500" cannot be a thousands separator, so the column uses decimal commas: "2,125" is 2.125."""
+    report = etl.load(write(files / "kg.csv", "id;kg\n1;0,5\n2;1,25\n3;2,125\n4;0,500\n"), table="kg", if_exists="replace")
+    assert dict(report.columns)["kg"] == "Float64" and report.rows_rejected == 0
+    assert etl.sql("SELECT kg FROM kg ORDER BY id")["kg"].tolist() == [0.5, 1.25, 2.125, 0.5]
+
+
+def test_ambiguous_commas_alone_read_as_thousands_with_a_warning(etl: Workspace, files: Path) -> None:
+    report = etl.load(write(files / "amb.csv", 'id,v\n1,"1,234"\n2,"2,500"\n3,17\n'), table="amb", if_exists="replace")
+    assert dict(report.columns)["v"] == "Int64"
+    assert texts(etl, "amb", "v") == ["1234", "2500", "17"]
+    assert any(w.startswith("v:") and "thousands comma" in w for w in report.warnings)
+
+
+def test_integers_beyond_int64_stay_exact(etl: Workspace, files: Path) -> None:
+    body = "order_id,v\n" + "".join(f"{12345678901234567890 + j},x{j}\n" for j in range(100))
+    report = etl.load(write(files / "big.csv", body), table="big", if_exists="replace")
+    assert dict(report.columns)["order_id"] == "Int128" and report.rows_rejected == 0
+    got = etl.sql("SELECT uniqExact(order_id) AS n, toString(max(order_id)) AS top FROM big").iloc[0]
+    assert (got["n"], got["top"]) == (100, str(12345678901234567890 + 99))
+
+
+def test_integers_beyond_int64_after_the_sample_replan_exact(etl: Workspace, files: Path) -> None:
+    body = ("id,n\n" + "".join(f"{i},{i}\n" for i in range(10_500))
+            + "".join(f"{10_500 + j},{10**19 + j}\n" for j in range(10)))
+    report = etl.load(write(files / "late_big.csv", body), table="late_big", if_exists="replace")
+    assert dict(report.columns)["n"] == "Int128" and report.rows_rejected == 0
+    assert texts(etl, "late_big", "n", "id >= 10500")[:2] == [str(10**19), str(10**19 + 1)]
+
+
+def test_integers_too_long_for_any_exact_type_stay_text(etl: Workspace, files: Path) -> None:
+    """ClickHouse would read a 41-digit value into an Int128 modulo 2^128, and a Float64 would round it."""
+    body = "id,n\n" + "".join(f"{i},{10**40 + i}\n" for i in range(50))
+    report = etl.load(write(files / "huge.csv", body), table="huge", if_exists="replace")
+    assert dict(report.columns)["n"] == "String"
+    assert texts(etl, "huge", "n", "id = 7") == [str(10**40 + 7)]
+
+
+def test_leading_zero_codes_after_the_sample_keep_the_column_text(etl: Workspace, files: Path) -> None:
+    body = ("id,code\n" + "".join(f"{i},{i + 1}\n" for i in range(10_500))
+            + "".join(f"{10_500 + j},00{j}\n" for j in range(10)))
+    report = etl.load(write(files / "codes.csv", body), table="late_codes", if_exists="replace")
+    assert dict(report.columns)["code"] == "String" and report.rows_rejected == 0
+    assert texts(etl, "late_codes", "code", "id >= 10500")[:3] == ["000", "001", "002"]
+
+
+def test_appended_decimals_with_more_places_are_rejected_not_truncated(etl: Workspace, files: Path) -> None:
+    etl.load(write(files / "m1.csv", "id,amt\n1,$1.25\n2,$2.50\n"), table="money", if_exists="replace")
+    more = write(files / "m2.csv", "id,amt\n3,1.999\n4,$0.005\n5,$1.2.3\n6,1.500\n7,$3.10\n")
+    report = etl.load(more, table="money", if_exists="append", max_bad_share=0.9)
+    assert (report.rows_loaded, report.rows_rejected) == (2, 3)
+    assert texts(etl, "money", "amt") == ["1.25", "2.5", "1.5", "3.1"]  # 1.500 fits: only zeros are dropped
+    rejected = etl.sql("SELECT value FROM money_rejected ORDER BY source_row")["value"].tolist()
+    assert rejected == ["1.999", "$0.005", "$1.2.3"]
+
+
+def test_more_decimal_places_after_the_sample_widen_the_scale(etl: Workspace, files: Path) -> None:
+    """200 late values (above 1%) fail Decimal(18, 2) for their places alone: the column widens
+    to Decimal(18, 3) instead of falling back to Float64; "$1.2.3" is no number at all."""
+    body = ("id,amt\n" + "".join(f"{i},${i}.25\n" for i in range(10_500))
+            + "".join(f"{10_500 + j},$1.{j % 10}99\n" for j in range(200)) + "10700,$1.2.3\n")
+    report = etl.load(write(files / "late_money.csv", body), table="late_money", if_exists="replace")
+    assert dict(report.columns)["amt"] == "Decimal(18, 3)" and report.rows_rejected == 1
+    assert texts(etl, "late_money", "amt", "id >= 10500")[:2] == ["1.099", "1.199"]
+    assert etl.sql("SELECT value FROM late_money_rejected")["value"].tolist() == ["$1.2.3"]
+
+
+def test_decimal_comma_money_keeps_its_places(etl: Workspace, files: Path) -> None:
+    path = write(files / "euro4.csv", 'id,price\n1,"€0,0125"\n2,"€0,0199"\n3,"€1,2345"\n')
+    report = etl.load(path, table="euro4", if_exists="replace")
+    assert dict(report.columns)["price"] == "Decimal(18, 4)" and report.rows_rejected == 0
+    assert etl.sql("SELECT price FROM euro4 ORDER BY id")["price"].tolist() == [
+        Decimal("0.0125"), Decimal("0.0199"), Decimal("1.2345")]
