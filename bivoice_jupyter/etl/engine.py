@@ -23,7 +23,7 @@ _CODE = re.compile(r"Code:\s*(\d+)")
 
 def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
     """Rows of a read built from sqlglot expressions (no writes: ``readonly=2``)."""
-    sql = query.sql(DIALECT)
+    sql = query.sql(DIALECT, copy=False)  # built for this read alone (see Connection.command)
     try:
         return conn.client.query_df(sql, settings={"readonly": 2})
     except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own

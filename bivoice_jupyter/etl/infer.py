@@ -269,29 +269,29 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     for i, rc in enumerate(columns):
         raw = c.col(raw_name(i))
         if not rc.text:
-            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls")))
+            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls"), copy=False))
             continue
         v = c.col(value_name(i))
         moment = c.datetime(v)
         parts += [
-            exp.Count(this=v).as_(_alias(i, "n")),
-            exp.Count(this=c.slow(v, "int", "Int64")).as_(_alias(i, "int")),
-            exp.Count(this=c.slow(v, "int", INNER["wide"])).as_(_alias(i, "wide")),
-            exp.Count(this=c.slow(v, "float", "Float64")).as_(_alias(i, "float")),
-            exp.Count(this=c.boolean(v)).as_(_alias(i, "bool")),
-            exp.Count(this=moment).as_(_alias(i, "date")),
-            _count(c.has_time(moment)).as_(_alias(i, "time")),
-            _count(c.matches(v, c.MONEY)).as_(_alias(i, "money")),
-            _count(c.matches(v, c.LEADING_ZERO)).as_(_alias(i, "lead0")),
-            c.fn("uniqCombined", v).as_(_alias(i, "distinct")),
-            _scale(raw).as_(_alias(i, "scale")),
-            _scale(raw, comma=True).as_(_alias(i, "comma_scale")),
+            exp.Count(this=v).as_(_alias(i, "n"), copy=False),
+            exp.Count(this=c.slow(v, "int", "Int64")).as_(_alias(i, "int"), copy=False),
+            exp.Count(this=c.slow(v, "int", INNER["wide"])).as_(_alias(i, "wide"), copy=False),
+            exp.Count(this=c.slow(v, "float", "Float64")).as_(_alias(i, "float"), copy=False),
+            exp.Count(this=c.boolean(v)).as_(_alias(i, "bool"), copy=False),
+            exp.Count(this=moment).as_(_alias(i, "date"), copy=False),
+            _count(c.has_time(moment)).as_(_alias(i, "time"), copy=False),
+            _count(c.matches(v, c.MONEY)).as_(_alias(i, "money"), copy=False),
+            _count(c.matches(v, c.LEADING_ZERO)).as_(_alias(i, "lead0"), copy=False),
+            c.fn("uniqCombined", v).as_(_alias(i, "distinct"), copy=False),
+            _scale(raw).as_(_alias(i, "scale"), copy=False),
+            _scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False),
             *_comma_evidence(i, v, _has_comma(v)),
         ]
         day_first, month_first = c.month_first_evidence(v)
-        parts += [_count(day_first).as_(_alias(i, "dmy")), _count(month_first).as_(_alias(i, "mdy"))]
+        parts += [_count(day_first).as_(_alias(i, "dmy"), copy=False), _count(month_first).as_(_alias(i, "mdy"), copy=False)]
         if text_source:
-            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8")))
+            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8"), copy=False))
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     parts.append(exp.Count(this=exp.Star()).as_("rows"))
@@ -317,7 +317,7 @@ def _comma_evidence(i: int, v: exp.Expression, gate: exp.Expression) -> list[exp
     kind = c.fn("multiIf", exp.not_(gate), c.lit(0), point_after, c.lit(2),
                 c.matches(v, c.THOUSANDS), c.if_(one, c.lit(3), c.lit(2)),
                 c.matches(v, c.DECIMAL_COMMA), c.lit(1), c.lit(0))
-    return [_count(exp.EQ(this=kind.copy(), expression=c.lit(k))).as_(_alias(i, what))
+    return [_count(exp.EQ(this=kind.copy(), expression=c.lit(k))).as_(_alias(i, what), copy=False)
             for k, what in ((1, "dcomma"), (2, "thousands"), (3, "ambiguous"))]
 
 
@@ -406,22 +406,22 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         i = p.index
         raw = p.raw()
         if p.kind == "kept":
-            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls")))
-            parts.append(_count(exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i))))).as_(_alias(i, "fail0")))
+            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls"), copy=False))
+            parts.append(_count(exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i))))).as_(_alias(i, "fail0"), copy=False))
             continue
         present = c.col(present_name(i))
-        parts.append(_count(present).as_(_alias(i, "n")))
+        parts.append(_count(present).as_(_alias(i, "n"), copy=False))
         if p.kind == "text":  # values read as missing for being a null token ("NA"), not for being empty
             written = c.fn("notEmpty", c.fn("trimBoth", c.fn("ifNull", raw, c.lit("")), c.lit(c.WHITESPACE)))
-            parts.append(_count(exp.and_(exp.not_(present), written)).as_(_alias(i, "tokens")))
+            parts.append(_count(exp.and_(exp.not_(present), written)).as_(_alias(i, "tokens"), copy=False))
         if text_source:
-            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8")))
+            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8"), copy=False))
         kinds = ladders.get(i, ())
         v = p.text_value()
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
                 cond = exp.and_(present, c.is_null(c.slow(v, k, INNER[k])))
-                parts.append(_count(cond).as_(_alias(i, f"fail{j}")))
+                parts.append(_count(cond).as_(_alias(i, f"fail{j}"), copy=False))
         else:
             first = c.col(cast_name(i))
             for j in range(len(kinds)):
@@ -429,31 +429,31 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
                              for x in kinds[1 : j + 1]]
                 # a value present and not castable (a missing one, for a column that is not Nullable)
                 head = c.is_null(first) if not p.nullable and j == 0 else exp.and_(present, c.is_null(first))
-                parts.append(_count(exp.and_(head, *fallbacks) if fallbacks else head).as_(_alias(i, f"fail{j}")))
+                parts.append(_count(exp.and_(head, *fallbacks) if fallbacks else head).as_(_alias(i, f"fail{j}"), copy=False))
         if p.kind in ("date", "datetime"):
             moment = c.col(fast_name(i))
-            parts.append(_count(c.has_time(moment)).as_(_alias(i, "time")))
+            parts.append(_count(c.has_time(moment)).as_(_alias(i, "time"), copy=False))
             # the day/month order: evidence for each (the other's contradictions), 01/02-like
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
             # per value; two more for 01/02-like ones; one for failed ones.
             day_first, month_first = c.month_first_evidence(v)
             against = day_first if p.us_dates else month_first
-            parts += [_count(day_first).as_(_alias(i, "dmy")), _count(month_first).as_(_alias(i, "mdy")),
-                      _count(c.day_month(v)).as_(_alias(i, "dm")),
-                      _count(exp.and_(present, c.is_null(c.col(cast_name(i))), against)).as_(_alias(i, "swap"))]
+            parts += [_count(day_first).as_(_alias(i, "dmy"), copy=False), _count(month_first).as_(_alias(i, "mdy"), copy=False),
+                      _count(c.day_month(v)).as_(_alias(i, "dm"), copy=False),
+                      _count(exp.and_(present, c.is_null(c.col(cast_name(i))), against)).as_(_alias(i, "swap"), copy=False)]
         if p.kind in NUMBER_KINDS:
             # per value: a position() and a comparison (the pattern runs on values like "0..."),
             # and a NULL test (the rest only on values the cheap cast could not read)
-            parts.append(_count(_lead0(v)).as_(_alias(i, "lead0")))
+            parts.append(_count(_lead0(v)).as_(_alias(i, "lead0"), copy=False))
             parts += _comma_evidence(i, v, exp.and_(c.is_null(c.col(fast_name(i))), _has_comma(v)))
         if p.kind == "decimal":
-            parts.append(_scale(raw).as_(_alias(i, "scale")))
-            parts.append(_scale(raw, comma=True).as_(_alias(i, "comma_scale")))
+            parts.append(_scale(raw).as_(_alias(i, "scale"), copy=False))
+            parts.append(_scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False))
             # values that failed for their decimal places alone: a wider scale reads them
             finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma)
             parts.append(_count(exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
-                         .as_(_alias(i, "finer")))
+                         .as_(_alias(i, "finer"), copy=False))
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     return parts
