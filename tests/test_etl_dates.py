@@ -122,3 +122,17 @@ def test_invalid_times_are_rejected_not_normalized(etl: Workspace, files: Path) 
     assert report.rows_rejected == 3
     assert rejected(etl, "times") == ["2024-01-05 25:00", "2024-01-05 10:61", "2024-01-05T10:00:60"]
     assert etl.sql("SELECT toString(ts) AS v FROM times WHERE id = 303")["v"].tolist() == ["2024-01-05 23:59:59.000"]
+
+
+def test_append_of_times_to_a_date_column_rejects_them(etl: Workspace, files: Path) -> None:
+    """A value with a time of day does not go into a Date column with its time dropped."""
+    first = files / "days.csv"
+    first.write_text("id,d\n1,2024-01-05\n")
+    etl.load(first, table="days", if_exists="replace")
+    more = files / "days_more.csv"
+    more.write_text("id,d\n2,2024-01-06 10:30\n3,2024-01-07\n")
+    report = etl.load(more, table="days", if_exists="append", max_bad_share=0.6)
+    assert (report.rows_loaded, report.rows_rejected) == (1, 1)
+    assert etl.sql("SELECT id, toString(d) AS d FROM days ORDER BY id").values.tolist() == [[1, "2024-01-05"], [3, "2024-01-07"]]
+    rej = etl.sql("SELECT source_row, value, reason FROM days_rejected").values.tolist()
+    assert rej == [[1, "2024-01-06 10:30", "cannot be read as Date32"]]

@@ -147,7 +147,13 @@ class ColumnPlan:
             return c.fn("accurateCastOrNull", self.raw(), c.lit(self.inner))
         if self.kind in ("date", "datetime"):
             moment = c.col(fast_name(self.index))
-            return moment if self.inner == "DateTime64(3)" else c.fn("accurateCastOrNull", moment, c.lit(self.inner))
+            if self.inner == "DateTime64(3)":
+                return moment
+            # a cast that would lose something fails: the time of day going into a Date (an
+            # append to a table of dates), the milliseconds into a DateTime
+            cast = c.fn("accurateCastOrNull", moment, c.lit(self.inner))
+            lost = exp.NEQ(this=c.fn("toDateTime64", cast, c.lit(3)), expression=moment)
+            return c.if_(lost, exp.Null(), cast)
         v = c.col(value_name(self.index)) if self.needs_value else c.value(self.raw(), fix_encoding=self.fix_encoding)
         if self.kind == "text" and not self.nullable and not self.key:
             return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
