@@ -85,9 +85,10 @@ _AT_ROW = re.compile(r"\(at row (\d+)\)")
 MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
 # The staging read: every block carries all the cast layers' columns through four views, so
 # each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here,
-# several blocks in flight). 131,072-row blocks keep a 10 M-row load's peak under 1 GiB (945 MiB
-# on bench/RESULTS.md's file, with the file read by pread(): see ``sources.READ_IN_PLACE``;
-# 262,144-row blocks peaked at 1.4 GiB) for about 10% more time. Two insert threads cast blocks
+# several blocks in flight). 98,304-row blocks keep a 10 M-row load's peak under 1 GiB (982 MiB
+# on bench/RESULTS.md's file, with the file read by pread(): see ``sources.READ_IN_PLACE``; with
+# the checks added since, 131,072-row blocks peaked at 1,090 MiB in 21.4 s, 98,304 in 21.0 s,
+# 65,536 at 866 MiB in 23.6 s; 262,144-row blocks once peaked at 1.4 GiB). Two insert threads cast blocks
 # in parallel and the views run side by side: without them one core does it all.
 #
 # Delimited text is parsed on one thread (``input_format_parallel_parsing = 0``), on every
@@ -98,7 +99,7 @@ MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from ev
 # the read. On bench/RESULTS.md's 2-core machine one thread was also the faster (a 1 M-row
 # load: wall 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s: no segmenting thread, no chunks handed between
 # threads); on a machine of many cores the read is now one thread where it could be several.
-STAGE_SETTINGS = {"max_block_size": 131_072, "min_insert_block_size_rows": 131_072,
+STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
@@ -814,6 +815,14 @@ def _null_tokens(tokens: Iterable[str] | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(["", *(t.strip() for t in tokens)]))
 
 
+def _rows_had(n: int) -> str:
+    return "row had" if n == 1 else "rows had"
+
+
+def _were(n: int) -> str:
+    return "was" if n == 1 else "were"
+
+
 def _scrub(text: str, secrets: list[str]) -> str:
     for s in secrets:
         if s:
@@ -939,16 +948,16 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
                      "null_tokens= (%etl --null-tokens) keeps such values"
                      for p in plans if p.kind == "text" and (k := int(counts.get(f"c{p.index}_tokens", 0) or 0))]
     if extra_rows:
-        run.warnings.append(f"{extra_rows:,} rows had more fields than the header and were rejected")
+        run.warnings.append(f"{extra_rows:,} {_rows_had(extra_rows)} more fields than the header and {_were(extra_rows)} rejected")
     short_rows = int(counts.get("short", 0) or 0)
     if short_rows:
-        run.warnings.append(f"{short_rows:,} rows had fewer fields than the header and were rejected")
+        run.warnings.append(f"{short_rows:,} {_rows_had(short_rows)} fewer fields than the header and {_were(short_rows)} rejected")
     blank = int(counts.get("blank", 0) or 0)
     if blank:
         run.warnings.append(f"{blank:,} blank line{'s' if blank > 1 else ''} skipped")
     unparsed = int(counts.get("malformed", 0) or 0)
     if unparsed:
-        run.warnings.append(f"{unparsed:,} rows could not be read as CSV (bad quoting) and were rejected")
+        run.warnings.append(f"{unparsed:,} {'row' if unparsed == 1 else 'rows'} could not be read as CSV (bad quoting) and {_were(unparsed)} rejected")
     if not rows_read:
         run.warnings.append("the source has no rows")
     if dedup:
