@@ -62,6 +62,25 @@ def ws(bivoice_home: Path):
     return workspace
 
 
+def _module_name(request: pytest.FixtureRequest) -> str:
+    """``test_etl_files.py`` -> ``etl_files``."""
+    return request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+
+
+@pytest.fixture(scope="module")
+def etl(ws, request: pytest.FixtureRequest):  # noqa: ARG001 - ws opens the session's chDB first
+    """A Workspace on a database of the test module's own (``test_etl_files.py``: ``etl_files``)."""
+    from bivoice_jupyter import Workspace
+
+    return Workspace(database=_module_name(request))
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A folder of the test module's own for the files it writes."""
+    return tmp_path_factory.mktemp(_module_name(request).replace("_", "-"))
+
+
 @pytest.fixture(scope="session")
 def speak(tmp_path_factory: pytest.TempPathFactory):
     """``speak(text) -> Path``: a 16 kHz mono WAV of ``text`` spoken by espeak-ng."""

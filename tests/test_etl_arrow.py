@@ -14,11 +14,6 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_arrow")
-
-
 def _table():
     return pa.table({"id": pa.array([9007199254740993, None], pa.int64()),
                      "amount": pa.array([Decimal("12345678901234567.89"), None], pa.decimal128(20, 2)),

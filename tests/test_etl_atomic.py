@@ -17,11 +17,6 @@ from bivoice_jupyter.sql.clickhouse import Connection
 from fixtures.etl import messy
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_atomic")
-
-
 def rows(etl: Workspace, table: str, order: str = "id") -> list[tuple]:
     return [tuple(r) for r in etl.sql(f"SELECT * FROM {table} ORDER BY {order}").itertuples(index=False)]
 

@@ -11,16 +11,6 @@ import pytest
 from bivoice_jupyter import Workspace
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_dates")
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("etl-dates")
-
-
 def csv(files: Path, name: str, text: str) -> Path:
     path = files / name
     path.write_text(text, newline="")

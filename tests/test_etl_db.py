@@ -71,11 +71,6 @@ def mariadb():
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_db")
-
-
 def test_postgres_table_through_the_engine(etl: Workspace, postgres: servers.Server) -> None:
     report = etl.load(postgres.url("shop", "orders"), table="pg_orders", if_exists="replace")
     cols = dict(report.columns)

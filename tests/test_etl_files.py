@@ -20,16 +20,6 @@ from bivoice_jupyter.errors import SourceError
 from fixtures.etl import messy
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_files")
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("etl-files")
-
-
 def columns(report) -> dict[str, str]:
     return dict(report.columns)
 

@@ -7,19 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
 from bivoice_jupyter import Workspace
-
-
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_numbers")
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("etl-numbers")
 
 
 def write(path: Path, text: str) -> Path:

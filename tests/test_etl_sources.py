@@ -20,16 +20,6 @@ from bivoice_jupyter.sql.clickhouse import error_message
 USER, PASSWORD, TOKEN, SIGNATURE = "alice", "S3CRET-pw", "S3CRETTOKEN", "f00dfeedbeef42"
 
 
-@pytest.fixture(scope="module")
-def etl(ws: Workspace) -> Workspace:  # noqa: ARG001 - ws opens the session's chDB first
-    return Workspace(database="etl_sources")
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("etl-sources")
-
-
 def late_key_rows(n: int = 30_000) -> list[dict]:
     """``n`` objects with an ``id``; only the last has ``late`` (past ClickHouse's 25,000-row
     schema sample)."""
