@@ -1113,7 +1113,7 @@ def _mysql_rows(db: DbUrl, query: str, fail: Any) -> tuple[list[str], list[Any],
     except pymysql.Error as exc:
         raise fail(exc) from exc
     names = [d[0] for d in cur.description or []]
-    # the flags (unsigned, not null) and the character set (binary or text) are only there
+    # the flags (unsigned, not null) are only there
     fields = list(cur._result.fields) if cur._result is not None else []  # noqa: SLF001
 
     def batches() -> Iterator[list[tuple]]:
@@ -1132,7 +1132,6 @@ _PG_NUMERIC = 1700  # the oid of numeric
 _MY_INTS = {1: 8, 2: 16, 9: 32, 3: 32, 8: 64}  # TINY SHORT INT24 LONG LONGLONG: bits
 _MY_DATES = {10, 14}  # DATE, NEWDATE
 _MY_DATETIMES = {7, 12}  # TIMESTAMP, DATETIME
-_MY_BINARY = 63  # the character set of binary strings (and of numbers)
 _DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2299, 12, 31))  # Date32 and DateTime64
 
 
