@@ -586,20 +586,20 @@ def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
 
 
 def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool,
-                 month_first: dict[str, bool] | None = None) -> list[ColumnPlan]:
+                 orders: dict[str, bool] | None = None) -> list[ColumnPlan]:
     """Plans for appending to an existing table: each source column cast to the target column
     of the same name (the caller has matched the names); date columns read in the day/month
-    order ``month_first`` gives (the table's, as recorded), else day-first. The load's counts
+    order ``orders`` gives (the table's, as recorded), else day-first. The load's counts
     then say whether the source shows the other order (:func:`reordered`)."""
     types = dict(target)
-    month_first = month_first or {}
+    orders = orders or {}
     plans = []
     for i, rc in enumerate(columns):
         t = types[rc.name]
         kind = kind_of(t) if rc.text else "kept"
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, t.startswith(("Nullable", "LowCardinality(Nullable")),
                                 i, fix_encoding=text_source and kind == "text",
-                                us_dates=kind in ("date", "datetime") and month_first.get(rc.name, False)))
+                                us_dates=kind in ("date", "datetime") and orders.get(rc.name, False)))
     return plans
 
 

@@ -475,9 +475,9 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             conn.command(exp.delete(table(database, rejected), where=exp.column("column").eq(c.lit(BLANK))))
     found_quotes = _found_quotes(conn, scratch, quotes)
     if raw.malformed is not None and raw.malformed.exists() and raw.malformed.stat().st_size:
-        skipped = _skipped_rows(conn, raw.malformed)
-        _renumber(conn, scratch, raw.malformed, rejected)
-        found_quotes = [(_true_row(row, skipped), *rest) for row, *rest in found_quotes]
+        steps = _steps(_skipped_rows(conn, raw.malformed))
+        _renumber(conn, scratch, steps, rejected)
+        found_quotes = [(_true_row(row, steps), *rest) for row, *rest in found_quotes]
         counts["malformed"] = _reject_unparsed(conn, raw.malformed, database, rejected, load_id)
     # "rows" (what the plan is checked against) are the well-formed ones
     counts["rows_read"] = int(counts["rows"]) + sum(int(counts.get(k, 0) or 0) for k in ("extra", "short", "malformed"))
@@ -501,25 +501,30 @@ def _skipped_rows(conn: Connection, path: Path) -> list[int]:
     return [int(r) for r in df["row"]]
 
 
-def _true_row(row: int, skipped: list[int]) -> int:
+def _steps(skipped: list[int]) -> dict[int, int]:
+    """For the rows the parser skipped (their numbers in the file, in order): how many parsed
+    rows come before each, and how many skipped rows then lie behind (the last of equal
+    counts): a row the engine numbered above a count is that many rows further on."""
+    return {s - k: k for k, s in enumerate(skipped, 1)}
+
+
+def _true_row(row: int, steps: dict[int, int]) -> int:
     """A row's number in the file from the one the engine gave it (``_row_number``), which does
     not count the rows it skipped: ``row`` plus the skipped rows that come before it."""
-    for k, s in enumerate(skipped):  # the k-th skipped row has s - k - 1 parsed rows before it
-        if s - k - 1 >= row:
-            return row + k
-    return row + len(skipped)
+    return row + max((k for t, k in steps.items() if t < row), default=0)
 
 
-def _renumber(conn: Connection, scratch: Scratch, path: Path, rejected: str) -> None:
+def _renumber(conn: Connection, scratch: Scratch, steps: dict[int, int], rejected: str) -> None:
     """Give the rejected rows their number in the file (see :func:`_true_row`) where the parser
     skipped rows: the rejects table is rebuilt, each row's number raised by the count of skipped
     rows before it (an ASOF join on ``skipped - k``, the parsed rows before the k-th skipped
     one). Every number was one row too low per skipped row above it."""
     database = scratch.database
-    rank = exp.Window(this=c.fn("row_number"), order=exp.Order(expressions=[exp.Ordered(this=c.col("offset"))]))
-    ranked = exp.select(c.fn("toInt64", exp.Sub(this=c.fn("assumeNotNull", c.col("offset")), expression=rank)).as_("t"),
-                        rank.copy().as_("k")).from_(_errors(path))
-    steps = exp.select(c.lit(1).as_("one"), "t", c.fn("max", c.col("k")).as_("k")).from_(ranked.subquery("_ranked")).group_by("t")
+    pairs = exp.Array(expressions=[exp.Tuple(expressions=[c.lit(t), c.lit(k)]) for t, k in steps.items()])
+    step = exp.column("p")
+    table_of_steps = exp.select(c.lit(1).as_("one"), c.fn("toInt64", c.fn("tupleElement", step, c.lit(1))).as_("t"),
+                                c.fn("tupleElement", step, c.lit(2)).as_("k")) \
+        .from_(exp.select(c.fn("arrayJoin", pairs).as_("p")).subquery("_pairs"))
     rows = exp.select(exp.Star(), c.lit(1).as_("one"), c.fn("toInt64", c.fn("ifNull", c.col("source_row"), c.lit(0))).as_("n")) \
         .from_(table(database, rejected))
     names = [n for n, _ in audit.REJECT_COLUMNS]
@@ -530,7 +535,7 @@ def _renumber(conn: Connection, scratch: Scratch, path: Path, rejected: str) -> 
     on = exp.and_(exp.EQ(this=exp.column("one", "r"), expression=exp.column("one", "s")),
                   exp.GT(this=exp.column("n", "r"), expression=exp.column("t", "s")))
     select = exp.select(*picked).from_(rows.subquery("r"))
-    select.set("joins", [exp.Join(this=steps.subquery("s"), on=on, side="LEFT", kind="ASOF")])
+    select.set("joins", [exp.Join(this=table_of_steps.subquery("s"), on=on, side="LEFT", kind="ASOF")])
     fixed = scratch.table("renumbered")
     conn.command(exp.Create(this=table(database, fixed), kind="TABLE", expression=table(database, rejected)))
     conn.command(exp.insert(select, _into(database, fixed, names)))
@@ -863,7 +868,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         _check_columns(raw, target)
         dated = any(kind_of(t) in ("date", "datetime") for _, t in target.columns or [])
         orders = audit.date_orders(conn, database, name) if dated else {}  # the table's day/month order
-        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, month_first=orders)
+        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, orders=orders)
         plans = [replace(p, key=p.name in keys) for p in plans]
         counting = {p.index: (p.kind,) for p in plans if p.kind not in ("text",)}
         sample: dict[str, Any] = {}
