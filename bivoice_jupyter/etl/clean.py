@@ -109,22 +109,40 @@ def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple
     return if_(trimmed.isin(*[lit(t) for t in null_tokens]), exp.Null(), trimmed)
 
 
-def number(v: exp.Expression, *, comma: bool = False) -> exp.Expression:
+# how a value writes its commas (:func:`comma_kind`)
+NO_COMMA, DECIMAL_ONLY, THOUSANDS_MANY, THOUSANDS_ONE, OTHER_COMMA = 0, 1, 2, 3, 4
+
+
+def comma_kind(v: exp.Expression) -> exp.Expression:
+    """How ``v`` uses commas: :data:`NO_COMMA`; :data:`DECIMAL_ONLY`, a comma that can only be a
+    decimal one (``12,5``, ``0,500``, ``1.234,56``: :data:`DECIMAL_COMMA`); thousands commas
+    (:data:`THOUSANDS`), :data:`THOUSANDS_ONE` where there is one and no point (``1,234``,
+    which may also be 1.234: :data:`AMBIGUOUS_COMMA`), else :data:`THOUSANDS_MANY`;
+    :data:`OTHER_COMMA`, neither. One pattern for most values with a comma, two for decimal
+    commas; none without one. Computed once per value (a column, see ``infer.layers``), it
+    serves both :func:`number` and the column's comma evidence."""
+    comma = fn("position", v, lit(","))
+    one = exp.and_(exp.EQ(this=fn("position", v, lit(".")), expression=lit(0)),
+                   exp.EQ(this=fn("position", v, lit(","), exp.Add(this=comma, expression=lit(1))), expression=lit(0)))
+    return fn("multiIf", exp.EQ(this=comma, expression=lit(0)), lit(NO_COMMA),
+              matches(v, THOUSANDS), if_(one, lit(THOUSANDS_ONE), lit(THOUSANDS_MANY)),
+              matches(v, DECIMAL_COMMA), lit(DECIMAL_ONLY), lit(OTHER_COMMA))
+
+
+def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | None = None) -> exp.Expression:
     """Digits only: thousands separators (``1,234,567.50``; only where the commas are really
     thousands separators), currency and percent signs and spaces removed, a decimal comma read
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
     ``1,234`` is one thousand two hundred and thirty-four, unless ``comma``: the column's other
     values use decimal commas, and it is 1.234), and an accounting negative ``(12.50)`` read as
-    ``-12.50``. ``v`` should be a column: it appears several times. The patterns run only on
-    values with a comma."""
+    ``-12.50``. ``v`` should be a column: it appears several times; ``kind``: its
+    :func:`comma_kind`, computed already (a column)."""
+    k = comma_kind(v) if kind is None else kind
     as_point = fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit("."))
-    no_comma = exp.EQ(this=fn("position", v, lit(",")), expression=lit(0))
-    if comma:
-        no_commas = fn("multiIf", no_comma, v, matches(v, f"{DECIMAL_COMMA}|{AMBIGUOUS_COMMA}"), as_point,
-                       matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")), v)
-    else:
-        no_commas = fn("multiIf", no_comma, v, matches(v, THOUSANDS), fn("replaceAll", v, lit(","), lit("")),
-                       matches(v, DECIMAL_COMMA), as_point, v)
+    thousands = (THOUSANDS_MANY,) if comma else (THOUSANDS_MANY, THOUSANDS_ONE)
+    decimal = (DECIMAL_ONLY, THOUSANDS_ONE) if comma else (DECIMAL_ONLY,)
+    no_commas = fn("multiIf", k.isin(*map(lit, thousands)), fn("replaceAll", v, lit(","), lit("")),
+                   k.copy().isin(*map(lit, decimal)), as_point, v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character
     return fn("translateUTF8", no_commas, lit(DROPPED), lit("-"))
 
@@ -236,11 +254,13 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
     return cast
 
 
-def slow(v: exp.Expression, kind: str, inner: str, *, us: bool | None = None, comma: bool = False) -> exp.Expression:
+def slow(v: exp.Expression, kind: str, inner: str, *, us: bool | None = None, comma: bool = False,
+         digits: exp.Expression | None = None) -> exp.Expression:
     """The cleaning cast of a trimmed, null-token-free value ``v``: NULL when it does not fit;
-    ``comma``: ``1,234`` is 1.234 (the column uses decimal commas)."""
+    ``comma``: ``1,234`` is 1.234 (the column uses decimal commas); ``digits``: a number's
+    :func:`number` of ``v``, computed already (a column)."""
     if kind in ("int", "float", "decimal"):
-        return numeric_cast(number(v, comma=comma), kind, inner, text=v, comma=comma)
+        return numeric_cast(number(v, comma=comma) if digits is None else digits, kind, inner, text=v, comma=comma)
     if kind == "bool":
         return boolean(v)
     if kind in ("date", "datetime"):
@@ -258,11 +278,22 @@ def either(fast_value: exp.Expression | None, slow_value: exp.Expression) -> exp
     return if_(not_null(fast_value), fast_value, slow_value)
 
 
+# the day/month order a value shows (:func:`date_order`)
+NOT_DAY_MONTH, SHOWS_DAY_FIRST, SHOWS_MONTH_FIRST, EITHER_ORDER = 0, 1, 2, 3
+
+
+def date_order(v: exp.Expression) -> exp.Expression:
+    """Among 01/02/2024-like values (``/``, ``-`` or ``.``: :data:`DAY_MONTH`), those whose
+    first part can only be a day (:data:`SHOWS_DAY_FIRST`: 25/12/2024), those whose second part
+    can only be a day (:data:`SHOWS_MONTH_FIRST`: 12/25/2024), and the rest
+    (:data:`EITHER_ORDER`: 01/02/2024); :data:`NOT_DAY_MONTH` for other values. Each order is
+    the other's contradiction. One pattern per value; one or two more for 01/02-like ones."""
+    return fn("multiIf", exp.not_(day_month(v)), lit(NOT_DAY_MONTH), matches(v, DAY_FIRST), lit(SHOWS_DAY_FIRST),
+              matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
+
+
 def month_first_evidence(v: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
-    """(values whose first part can only be a day, values whose second part can only be a day)
-    among 01/02/2024-like values (``/``, ``-`` or ``.``): the first says day-first (25/12/2024),
-    the second month-first (12/25/2024). Each is the other order's contradiction. The two
-    patterns run only on values that start like 01/02 (:func:`day_month`)."""
+    """(values that show day-first, values that show month-first), see :func:`date_order`."""
     dm = day_month(v)
     return exp.and_(dm, matches(v, DAY_FIRST)), exp.and_(dm, matches(v, MONTH_FIRST))
 

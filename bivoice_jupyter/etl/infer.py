@@ -27,7 +27,7 @@ use, so anything that more than one step needs gets its own layer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
@@ -73,6 +73,14 @@ def value_name(i: int) -> str:
 
 def fast_name(i: int) -> str:
     return f"__bv_q{i}"
+
+
+def comma_name(i: int) -> str:
+    return f"__bv_k{i}"
+
+
+def digits_name(i: int) -> str:
+    return f"__bv_n{i}"
 
 
 def cast_name(i: int) -> str:
@@ -158,7 +166,17 @@ class ColumnPlan:
         if self.kind == "text" and not self.nullable and not self.key:
             return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
         quick = c.col(fast_name(self.index)) if self.fast() is not None else None
-        return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates, comma=self.decimal_comma))
+        return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates, comma=self.decimal_comma,
+                                      digits=self.digits()))
+
+    def digits(self) -> exp.Expression | None:
+        """A number's cleaned text (:func:`clean.number`) in the numbers layer (:func:`layers`),
+        for the values the cheap cast could not read; None for other kinds."""
+        return c.col(digits_name(self.index)) if self.has_digits else None
+
+    @property
+    def has_digits(self) -> bool:
+        return self.kind in NUMBER_KINDS
 
     def text_value(self) -> exp.Expression:
         """The trimmed text or NULL (a column in the base layer, or computed for this use)."""
@@ -245,12 +263,19 @@ def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int]
 
 
 def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
-    """Fast casts, then each column's cast (``__bv_c<i>``) and presence (``__bv_p<i>``)."""
-    quick = layer(b, [(fast_name(p.index), f) for p in plans if (f := p.fast()) is not None], "_fast")
+    """Fast casts (and how numbers use commas, ``__bv_k<i>``), then numbers' cleaned text where the fast cast failed (``__bv_n<i>``: the
+    cleaning cast, its fallbacks and the counts read it), then each column's cast
+    (``__bv_c<i>``) and presence (``__bv_p<i>``)."""
+    quick = layer(b, [(fast_name(p.index), f) for p in plans if (f := p.fast()) is not None]
+                  + [(comma_name(p.index), c.comma_kind(p.text_value())) for p in plans if p.has_digits], "_fast")
+    digits = layer(quick, [(digits_name(p.index), c.if_(c.is_null(c.col(fast_name(p.index))),
+                                                         c.number(p.text_value(), comma=p.decimal_comma,
+                                                                  kind=c.col(comma_name(p.index))), exp.Null()))
+                           for p in plans if p.has_digits], "_digits")
     items: list[tuple[str, exp.Expression]] = []
     for p in plans:
         items += [(cast_name(p.index), p.cleaned()), (present_name(p.index), p.present())]
-    return layer(quick, items, "_cast")
+    return layer(digits, items, "_cast")
 
 
 def _alias(i: int, what: str) -> str:
@@ -273,7 +298,10 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     b = base(relation, columns, values=set(text), extra=extra, limit=rows, where=where, null_tokens=null_tokens)
     # each text column's parsed moment once, read by name below (three counts use it: inlined,
     # it made most of the query, whose analysis was most of a small load's planning time)
-    b = layer(b, [(fast_name(i), c.datetime(c.col(value_name(i)))) for i in text], "_moments")
+    b = layer(b, [(fast_name(i), c.datetime(c.col(value_name(i)))) for i in text]
+              + [(comma_name(i), c.comma_kind(c.col(value_name(i)))) for i in text], "_moments")
+    # and its cleaned number text, read by the three number casts
+    b = layer(b, [(digits_name(i), c.number(c.col(value_name(i)), kind=c.col(comma_name(i)))) for i in text], "_digits")
     parts: list[exp.Expression] = []
     for i, rc in enumerate(columns):
         raw = c.col(raw_name(i))
@@ -282,11 +310,13 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             continue
         v = c.col(value_name(i))
         moment = c.col(fast_name(i))
+        digits = c.col(digits_name(i))
+        comma = _comma_class(v, c.col(comma_name(i)))  # one class per value (ClickHouse computes it once)
         parts += [
             exp.Count(this=v).as_(_alias(i, "n"), copy=False),
-            exp.Count(this=c.slow(v, "int", "Int64")).as_(_alias(i, "int"), copy=False),
-            exp.Count(this=c.slow(v, "int", INNER["wide"])).as_(_alias(i, "wide"), copy=False),
-            exp.Count(this=c.slow(v, "float", "Float64")).as_(_alias(i, "float"), copy=False),
+            exp.Count(this=c.slow(v, "int", "Int64", digits=digits)).as_(_alias(i, "int"), copy=False),
+            exp.Count(this=c.slow(v, "int", INNER["wide"], digits=digits)).as_(_alias(i, "wide"), copy=False),
+            exp.Count(this=c.slow(v, "float", "Float64", digits=digits)).as_(_alias(i, "float"), copy=False),
             exp.Count(this=c.boolean(v)).as_(_alias(i, "bool"), copy=False),
             exp.Count(this=moment).as_(_alias(i, "date"), copy=False),
             _count(c.has_time(moment)).as_(_alias(i, "time"), copy=False),
@@ -295,10 +325,12 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             c.fn("uniqCombined", v).as_(_alias(i, "distinct"), copy=False),
             _scale(raw).as_(_alias(i, "scale"), copy=False),
             _scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False),
-            *_comma_evidence(i, v, _has_comma(v)),
+            *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(_alias(i, what), copy=False)
+              for k, what in COMMA_CLASSES.items()],
         ]
-        day_first, month_first = c.month_first_evidence(v)
-        parts += [_count(day_first).as_(_alias(i, "dmy"), copy=False), _count(month_first).as_(_alias(i, "mdy"), copy=False)]
+        order = c.date_order(v)  # one class per value
+        parts += [_count(exp.EQ(this=order, expression=c.lit(c.SHOWS_DAY_FIRST))).as_(_alias(i, "dmy"), copy=False),
+                  _count(exp.EQ(this=order.copy(), expression=c.lit(c.SHOWS_MONTH_FIRST))).as_(_alias(i, "mdy"), copy=False)]
         if text_source:
             parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8"), copy=False))
     if extra:
@@ -307,27 +339,18 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     return exp.select(*parts, copy=False).from_(b, copy=False)
 
 
-def _has_comma(v: exp.Expression) -> exp.Expression:
-    return exp.GT(this=c.fn("position", v, c.lit(",")), expression=c.lit(0))
+COMMA_CLASSES = {1: "dcomma", 2: "thousands", 3: "ambiguous"}
 
 
-def _comma_evidence(i: int, v: exp.Expression, gate: exp.Expression) -> list[exp.Expression]:
-    """How a column writes its numbers, from the values with a comma (``gate``): those that can
-    only be decimal commas (``0,5``, ``0,500``, ``1.234,56``), those that can only be thousands
-    (``1,234,567``, ``1,234.50``), and the ambiguous ``1,234`` (see :func:`decide`)."""
-    # no pattern for 1,234.50, one for most other values (two for decimal commas); one class for
-    # the three counts (ClickHouse computes an expression repeated in one query once).
-    # Ambiguous: a thousands value with one comma and no point
-    comma = c.fn("position", v, c.lit(","))
-    one = exp.and_(exp.EQ(this=c.fn("position", v, c.lit(".")), expression=c.lit(0)),
-                   exp.EQ(this=c.fn("position", v, c.lit(","), exp.Add(this=comma, expression=c.lit(1))),
-                          expression=c.lit(0)))
-    point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=comma)  # 1,234.50: no pattern
-    kind = c.fn("multiIf", exp.not_(gate), c.lit(0), point_after, c.lit(2),
-                c.matches(v, c.THOUSANDS), c.if_(one, c.lit(3), c.lit(2)),
-                c.matches(v, c.DECIMAL_COMMA), c.lit(1), c.lit(0))
-    return [_count(exp.EQ(this=kind.copy(), expression=c.lit(k))).as_(_alias(i, what), copy=False)
-            for k, what in ((1, "dcomma"), (2, "thousands"), (3, "ambiguous"))]
+def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
+    """How a value with a comma writes its number, from its :func:`clean.comma_kind` (a column):
+    1, only a decimal comma (``0,5``, ``0,500``, ``1.234,56``); 2, only thousands
+    (``1,234,567``, ``1,234.50``); 3, either (the ambiguous ``1,234``, see :func:`decide`); 0
+    otherwise (:data:`COMMA_CLASSES`). A point after the comma says thousands, whatever else
+    the value holds."""
+    point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=c.fn("position", v, c.lit(",")))
+    return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), c.lit(0), point_after, c.lit(2),
+                exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), kind.copy())
 
 
 def _lead0(v: exp.Expression) -> exp.Expression:
@@ -337,15 +360,20 @@ def _lead0(v: exp.Expression) -> exp.Expression:
     return exp.and_(early, c.matches(v, c.LEADING_ZERO))
 
 
-def _scale(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
+def _places(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
     """Digits after the decimal point (trailing signs aside), without a regular expression;
-    ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4)."""
+    ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4).
+    Per row: the largest is the scale a column needs."""
     dot = c.fn("position", raw, c.lit("."))
     if comma:
         dot = c.fn("greatest", c.fn("position", raw, c.lit(",")), dot)
     digits = exp.Sub(this=exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(" %)$€£¥\"'\u00a0"))), expression=dot),
                      expression=c.lit(0))
-    return c.fn("toInt64", c.fn("max", c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))))
+    return c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))
+
+
+def _scale(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
+    return c.fn("toInt64", c.fn("max", _places(raw, comma=comma)))
 
 
 def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> dict[int, str]:
@@ -406,66 +434,112 @@ def ladder(plan: ColumnPlan, cand: str | None) -> tuple[str, ...]:
     return full[full.index(step):] if step in full else (plan.kind,)
 
 
-def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *, text_source: bool,
-                extra: bool) -> list[exp.Expression]:
-    """Counts over the cast layers (:func:`layers`), each summable over blocks (or a max):
-    a materialized view collects one row of them per block while the rows load."""
-    parts: list[exp.Expression] = [exp.Count(this=exp.Star()).as_("rows")]
+def stat_name(name: str) -> str:
+    return f"__bv_s_{name}"
+
+
+@dataclass
+class Stats:
+    """The counts a load checks its plan against (:func:`stats_parts`): ``columns`` are
+    computed for every row in the layer the rows are read through (once per row, by the read's
+    one query), ``counts`` aggregate them per block (a materialized view; each holds its
+    alias). A view's query is analysed again for every block it receives, so the expressions
+    live in the read and the view only sums columns: with them in the view, a 1 M-row load spent
+    about 0.1 CPU s a block analysing them."""
+
+    columns: list[tuple[str, exp.Expression]] = field(default_factory=list)
+    counts: list[exp.Expression] = field(default_factory=list)
+    types: dict[str, str] = field(default_factory=dict)  # each column's type (a supertype of what it computes)
+
+    def count(self, name: str, cond: exp.Expression) -> None:
+        """How many rows ``cond`` holds for (NULL: not counted)."""
+        if not isinstance(cond, exp.Column):
+            self.columns.append((stat_name(name), cond))
+            self.types[stat_name(name)] = "Nullable(UInt8)"
+            cond = c.col(stat_name(name))
+        self.counts.append(_count(cond).as_(name, copy=False))
+
+    def classes(self, name: str, value: exp.Expression, counts: dict[str, tuple[str, int]]) -> None:
+        """One per-row class ``value`` (a small integer); each count is of the rows whose class
+        compares (``=`` or ``>``) with a number."""
+        self.columns.append((stat_name(name), value))
+        self.types[stat_name(name)] = "Nullable(UInt8)"
+        ops = {"=": exp.EQ, ">": exp.GT}
+        for what, (op, k) in counts.items():
+            self.counts.append(_count(ops[op](this=c.col(stat_name(name)), expression=c.lit(k))).as_(what, copy=False))
+
+    def most(self, name: str, value: exp.Expression) -> None:
+        """The largest ``value`` (an Int64)."""
+        self.columns.append((stat_name(name), value))
+        self.types[stat_name(name)] = "Nullable(Int64)"
+        self.counts.append(c.fn("toInt64", c.fn("max", c.col(stat_name(name)))).as_(name, copy=False))
+
+
+def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *, text_source: bool) -> Stats:
+    """Per-row evidence over the cast layers (:func:`layers`), and its counts, each summable over
+    blocks (or a max), see :class:`Stats`."""
+    out = Stats()
     for p in plans:
         i = p.index
         raw = p.raw()
         if p.kind == "kept":
-            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls"), copy=False))
-            parts.append(_count(exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i))))).as_(_alias(i, "fail0"), copy=False))
+            out.count(_alias(i, "nulls"), c.is_null(raw))
+            out.count(_alias(i, "fail0"), exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i)))))
             continue
         present = c.col(present_name(i))
-        parts.append(_count(present).as_(_alias(i, "n"), copy=False))
+        out.count(_alias(i, "n"), present)
         if p.kind == "text":  # values read as missing for being a null token ("NA"), not for being empty
             written = c.fn("notEmpty", c.fn("trimBoth", c.fn("ifNull", raw, c.lit("")), c.lit(c.WHITESPACE)))
-            parts.append(_count(exp.and_(exp.not_(present), written)).as_(_alias(i, "tokens"), copy=False))
+            out.count(_alias(i, "tokens"), exp.and_(exp.not_(present), written))
         if text_source:
-            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8"), copy=False))
+            out.count(_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw)))
         kinds = ladders.get(i, ())
         v = p.text_value()
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
-                cond = exp.and_(present, c.is_null(c.slow(v, k, INNER[k])))
-                parts.append(_count(cond).as_(_alias(i, f"fail{j}"), copy=False))
-        else:
+                out.count(_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, k, INNER[k]))))
+        elif kinds:
+            # the ladder's first step that reads the value: 0, its own cast (or no value), then
+            # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
+            # j reads. A fallback is tried only for values the steps below it failed.
             first = c.col(cast_name(i))
-            for j in range(len(kinds)):
-                fallbacks = [c.is_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma))
-                             for x in kinds[1 : j + 1]]
-                # a value present and not castable (a missing one, for a column that is not Nullable)
-                head = c.is_null(first) if not p.nullable and j == 0 else exp.and_(present, c.is_null(first))
-                parts.append(_count(exp.and_(head, *fallbacks) if fallbacks else head).as_(_alias(i, f"fail{j}"), copy=False))
+            head = c.is_null(first) if not p.nullable else exp.and_(present, c.is_null(first))
+            steps: list[exp.Expression] = [exp.not_(head), c.lit(0)]
+            if not p.nullable and len(kinds) > 1:  # no value: fails the column, no fallback counted
+                steps += [exp.not_(present), c.lit(1)]
+            for j, x in enumerate(kinds[1:], 1):
+                steps += [c.not_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma, digits=p.digits())),
+                          c.lit(j)]
+            out.classes(_alias(i, "step"), c.fn("multiIf", *steps, c.lit(len(kinds))) if len(kinds) > 1 else
+                        c.if_(head, c.lit(1), c.lit(0)),
+                        {_alias(i, f"fail{j}"): (">", j) for j in range(len(kinds))})
         if p.kind in ("date", "datetime"):
             moment = c.col(fast_name(i))
-            parts.append(_count(c.has_time(moment)).as_(_alias(i, "time"), copy=False))
+            out.count(_alias(i, "time"), c.has_time(moment))
             # the day/month order: evidence for each (the other's contradictions), 01/02-like
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
             # per value; two more for 01/02-like ones; one for failed ones.
             day_first, month_first = c.month_first_evidence(v)
             against = day_first if p.us_dates else month_first
-            parts += [_count(day_first).as_(_alias(i, "dmy"), copy=False), _count(month_first).as_(_alias(i, "mdy"), copy=False),
-                      _count(c.day_month(v)).as_(_alias(i, "dm"), copy=False),
-                      _count(exp.and_(present, c.is_null(c.col(cast_name(i))), against)).as_(_alias(i, "swap"), copy=False)]
+            out.classes(_alias(i, "order"), c.date_order(v),
+                        {_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), _alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST),
+                         _alias(i, "dm"): (">", c.NOT_DAY_MONTH)})
+            out.count(_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
         if p.kind in NUMBER_KINDS:
             # per value: a position() and a comparison (the pattern runs on values like "0..."),
             # and a NULL test (the rest only on values the cheap cast could not read)
-            parts.append(_count(_lead0(v)).as_(_alias(i, "lead0"), copy=False))
-            parts += _comma_evidence(i, v, exp.and_(c.is_null(c.col(fast_name(i))), _has_comma(v)))
+            out.count(_alias(i, "lead0"), _lead0(v))
+            # a value with a comma never passes the cheap cast: every such value has its kind
+            out.classes(_alias(i, "comma"), _comma_class(v, c.col(comma_name(i))),
+                        {_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
         if p.kind == "decimal":
-            parts.append(_scale(raw).as_(_alias(i, "scale"), copy=False))
-            parts.append(_scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False))
+            out.most(_alias(i, "scale"), _places(raw))
+            out.most(_alias(i, "comma_scale"), _places(raw, comma=True))
             # values that failed for their decimal places alone: a wider scale reads them
-            finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma)
-            parts.append(_count(exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
-                         .as_(_alias(i, "finer"), copy=False))
-    if extra:
-        parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
-    return parts
+            finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma, digits=p.digits())
+            out.count(_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
+    return out
 
 
 def _text_plan(rc: RawColumn, index: int, rows: int, n: int, distinct: int | None, fix: bool, note: str = "") -> ColumnPlan:

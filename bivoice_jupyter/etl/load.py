@@ -361,16 +361,27 @@ def _bad(failing: list[ColumnPlan], checks: list[_Malformed]) -> exp.Expression 
     return exp.or_(*conds) if conds else None
 
 
-def _rows_select(rel: exp.Expression, plans: list[ColumnPlan], bad: exp.Expression | None) -> exp.Select:
+BAD_NAME = "__bv_bad"  # the row is rejected (a column of the fan, see :func:`_fan`)
+QUOTE_NAME = "__bv_quote"  # values holding a line break (see :func:`_quote_item`)
+# the rejected row's fields (column, value, reason, raw), computed in the read for rejected rows only
+_REJECT_FIELDS = ("column", "value", "reason", "raw")
+
+
+def _reject_name(what: str) -> str:
+    return f"__bv_j_{what}"
+
+
+def _rows_select(fan: exp.Expression, plans: list[ColumnPlan], has_bad: bool) -> exp.Select:
     select = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True, copy=False) for p in plans],
-                        copy=False).from_(rel)
-    return select.where(exp.not_(bad), copy=False) if bad is not None else select
+                        copy=False).from_(fan)
+    return select.where(exp.not_(c.col(BAD_NAME)), copy=False) if has_bad else select
 
 
-def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[ColumnPlan],
-                    checks: list[_Malformed], has_extra: bool, load_id: str) -> exp.Select:
-    """The rejected rows: the first problem (a malformed row first, then the first failing
-    column), its raw value, why, and the whole raw row."""
+def _reject_items(plans: list[ColumnPlan], failing: list[ColumnPlan], checks: list[_Malformed],
+                  has_extra: bool) -> list[tuple[str, exp.Expression]]:
+    """For a rejected row (``__bv_bad``; for others an empty value, not computed): the first
+    problem (a malformed row first, then the first failing column), its raw value, why, and the
+    whole raw row."""
 
     def pick(row_level: list[exp.Expression], values: list[exp.Expression], last: exp.Expression) -> exp.Expression:
         args: list[exp.Expression] = []
@@ -390,12 +401,112 @@ def _rejects_select(rel: exp.Expression, plans: list[ColumnPlan], failing: list[
         pairs += [c.lit(p.name), c.fn("ifNull", c.fn("toString", p.raw()), c.lit(""))]
     if has_extra:
         pairs += [c.lit("(extra fields)"), c.col(EXTRA_NAME)]
+    raw = c.fn("toJSONString", c.fn("map", *pairs))
+    bad = c.col(BAD_NAME)
+    return [(_reject_name("column"), c.if_(bad, column, c.lit(""))), (_reject_name("value"), c.if_(bad, value, exp.Null())),
+            (_reject_name("reason"), c.if_(bad, reason, c.lit(""))), (_reject_name("raw"), c.if_(bad, raw, c.lit("")))]
+
+
+def _rejects_select(fan: exp.Expression, load_id: str) -> exp.Select:
     return exp.select(
         c.lit(load_id).as_("load_id"),
         exp.cast(c.col(ROW_NAME), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
-        exp.alias_(column, "column", quoted=True, copy=False), value.as_("value", copy=False),
-        reason.as_("reason", copy=False), c.fn("toJSONString", c.fn("map", *pairs)).as_("raw", copy=False), copy=False,
-    ).from_(rel).where(_bad(failing, checks), copy=False)
+        *[exp.alias_(c.col(_reject_name(w)), w, quoted=True, copy=False) for w in _REJECT_FIELDS], copy=False,
+    ).from_(fan).where(c.col(BAD_NAME), copy=False)
+
+
+@dataclass
+class _Fan:
+    """What one read of the source computes for every row (``relation``, inserted into a
+    Null-engine table, the fan), and the views over that table: ``views`` maps ``rows``,
+    ``rejects``, ``stats`` and ``quotes`` (those that apply) to their query over ``fan``.
+
+    A materialized view's query is analysed again for every block it receives (about 0.1 CPU s
+    a block, in chDB 4.4, for a view of 16 KB), so every per-row expression lives in the read,
+    analysed once, and the views only pick columns and sum them."""
+
+    relation: exp.Expression
+    views: dict[str, exp.Select]
+    counts: list[exp.Expression]  # the stats view's columns (see infer.Stats)
+    checks: list[_Malformed]
+    types: dict[str, str] | None  # the fan's columns and their types, where known (see _fan_types)
+
+
+def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]], load_id: str,
+         fan: exp.Expression) -> _Fan:
+    rel, failing, checks = _cast(raw, plans)
+    bad = _bad(failing, checks)
+    stats = stats_parts(plans, counting, text_source=raw.text_source)
+    items = list(stats.columns)  # the counts' per-row evidence (see infer.Stats)
+    quotes = _quote_item(raw)
+    if quotes is not None:
+        items.append(quotes)
+    if bad is not None:
+        items.append((BAD_NAME, bad))
+    rel = layer(rel, items, "_checked")
+    views = {"rows": _rows_select(fan, plans, bad is not None)}
+    if bad is not None:
+        rel = layer(rel, _reject_items(plans, failing, checks, raw.extra is not None), "_rejects")
+        views["rejects"] = _rejects_select(fan, load_id)
+    # the plan is checked against well-formed rows only (a short row's missing values are not
+    # nulls); the malformed ones are counted among the rejects
+    counts = [exp.Count(this=exp.Star()).as_("rows"), *stats.counts]
+    counted = exp.select(*counts, copy=False).from_(fan)
+    if checks:
+        counted = counted.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])), copy=False)
+    views["stats"] = counted
+    if quotes is not None:
+        views["quotes"] = _quotes_select(fan)
+    # the fan holds only what the views read: the layers' other columns (raw and trimmed text,
+    # fast casts, cleaned numbers, flags) end with the read, and every block the views receive
+    # is that much smaller
+    read = dict.fromkeys(x.name for v in views.values() for x in v.find_all(exp.Column) if x.name.startswith("__bv_"))
+    types = _fan_types(list(read), plans, stats.types)
+    picked: list[exp.Expression] = [c.col(n) for n in read]
+    if types is not None:  # each column cast to its declared type: an identity, or a Nullable wrapper
+        picked = [exp.alias_(exp.cast(x, exp.DataType.build(types[n], dialect=DIALECT)), n, quoted=True, copy=False)
+                  for x, n in zip(picked, read)]
+    rel = exp.select(*picked, copy=False).from_(rel, copy=False).subquery("_fan", copy=False)
+    return _Fan(rel, views, counts, checks, types)
+
+
+# the types of the fan's columns (see :func:`_fan_types`), by name or prefix; every flag and
+# per-row count is a Nullable(UInt8), which keeps a NULL condition NULL (not counted, not true)
+_FAN_TYPES = {ROW_NAME: "Nullable(UInt64)", BAD_NAME: "Nullable(UInt8)", QUOTE_NAME: "Array(Tuple(String, Int64, UInt64))",
+              _reject_name("column"): "String", _reject_name("value"): "Nullable(String)",
+              _reject_name("reason"): "String", _reject_name("raw"): "String"}
+_CANNOT_BE_NULLABLE = ("Array(", "Map(", "Tuple(", "Nested(", "Object(", "JSON", "Variant(", "Dynamic", "LowCardinality(",
+                       "AggregateFunction(", "SimpleAggregateFunction(")
+
+
+def _fan_types(names: list[str], plans: list[ColumnPlan], stats: dict[str, str]) -> dict[str, str] | None:
+    """Each fan column's type, known without asking the engine, so that creating the fan costs
+    no analysis of the read (the largest statement of a load, analysed again by the insert:
+    about 0.15 s each time, in chDB 4.4). Every type is the one the column's expression yields,
+    or that type made Nullable. None where a column's type is not known (a typed source's
+    column that cannot be Nullable, say): the fan is then created from the read."""
+    out: dict[str, str] = {}
+    casts = {cast_name(p.index): p for p in plans}
+    for n in names:
+        if n in _FAN_TYPES:
+            out[n] = _FAN_TYPES[n]
+        elif n in stats:
+            out[n] = stats[n]
+        elif n in casts:
+            p = casts[n]
+            if p.kind == "kept" and unwrap(p.raw_type) == p.inner:
+                out[n] = p.raw_type  # the source's column as it is
+            elif p.kind == "text":
+                out[n] = "Nullable(String)"
+            elif p.inner.startswith(_CANNOT_BE_NULLABLE):
+                return None
+            else:
+                out[n] = f"Nullable({p.inner})"
+        elif n.startswith(("__bv_p", "__bv_f", "__bv_blank", "__bv_more", "__bv_short")):
+            out[n] = "Nullable(UInt8)"
+        else:
+            return None
+    return out
 
 
 def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
@@ -410,14 +521,20 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     written one after another, in the source's order (an upsert's ReplacingMergeTree then
     keeps the last row of a key the source repeats: with two insert threads, any of them)."""
     database = scratch.database
-    rel, failing, checks = _cast(raw, plans)
-    bad = _bad(failing, checks)
     fan = scratch.table("fan")
-    probe = exp.select(exp.Star()).from_(rel).limit(0, copy=False)  # a copy: ``rel`` is read again below
-    conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
-                           properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])))
+    built = _fan(raw, plans, counting, load_id, table(database, fan))
+    rel, checks = built.relation, built.checks
+    null = exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])
+    if built.types is not None:
+        conn.command(exp.Create(this=exp.Schema(this=table(database, fan), expressions=[
+            exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT)) for n, t in built.types.items()]),
+            kind="TABLE", properties=null))
+    else:
+        probe = exp.select(exp.Star()).from_(rel).limit(0, copy=False)  # a copy: ``rel`` is read again below
+        conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
+                                properties=null))
     stats = scratch.table("stats")
-    parts = stats_parts(plans, counting, text_source=raw.text_source, extra=False)
+    parts = built.counts
     # one row per block: a Memory table, its columns declared (every count is a UInt64, the
     # scale an Int64), so that creating it costs no analysis of the counts
     conn.command(exp.Create(
@@ -425,19 +542,17 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             exp.ColumnDef(this=ident(str(x.alias)), kind=exp.DataType.build("Int64" if str(x.alias).endswith("_scale") else "UInt64",
                                                                              dialect=DIALECT)) for x in parts]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
+    quotes = None
+    if "quotes" in built.views:  # unclosed quotes, see _check_quotes
+        quotes = scratch.table("quotes")
+        conn.command(_quotes_table(database, quotes))
     views = []
-    targets = [("rows", stage, _rows_select(table(database, fan), plans, bad), [p.name for p in plans])]
-    if bad is not None:
-        targets.append(("rejects", rejected,
-                        _rejects_select(table(database, fan), plans, failing, checks, raw.extra is not None, load_id),
-                        [n for n, _ in audit.REJECT_COLUMNS]))
-    # the plan is checked against well-formed rows only (a short row's missing values are not
-    # nulls); the malformed ones are counted among the rejects below
-    counted_rows = exp.select(*parts, copy=False).from_(table(database, fan))
-    if checks:
-        counted_rows = counted_rows.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])), copy=False)
-    targets.append(("stats", stats, counted_rows, [str(x.alias) for x in parts]))
-    quotes = _watch_quotes(conn, scratch, raw, fan, targets)  # unclosed quotes, see _check_quotes
+    targets = [("rows", stage, built.views["rows"], [p.name for p in plans])]
+    if "rejects" in built.views:
+        targets.append(("rejects", rejected, built.views["rejects"], [n for n, _ in audit.REJECT_COLUMNS]))
+    targets.append(("stats", stats, built.views["stats"], [str(x.alias) for x in parts]))
+    if quotes is not None:
+        targets.append(("quotes", quotes, built.views["quotes"], list(_QUOTE_COLUMNS)))
     for what, target, select, cols in targets:
         view = scratch.table(f"mv_{what}")
         views.append(view)
@@ -604,37 +719,42 @@ def _rows_like(x: exp.Expression, delimiter: str, width: int) -> exp.Expression:
                 c.fn("arrayPopFront", c.fn("splitByChar", c.lit("\n"), x)))
 
 
-def _watch_quotes(conn: Connection, scratch: Scratch, raw: Raw, fan: str,
-                  targets: list[tuple[str, str, exp.Select, list[str]]]) -> str | None:
-    """For delimited text, add to ``targets`` a view that keeps, for every value holding a line
-    break with at least one line that reads as a whole row, its row, column, the lines it holds
-    after its first and how many of them read as whole rows (rare: a small Memory table).
-    Returns that table, or None for other sources."""
+def _quote_item(raw: Raw) -> tuple[str, exp.Expression] | None:
+    """For delimited text, every value of the row holding a line break with at least one line
+    that reads as a whole row: (column, the lines it holds after its first, how many of them read
+    as whole rows); an empty array for other rows (the lines are split only for rows with a line
+    break). None for other sources."""
     if not raw.extra or not raw.columns:
         return None
     delimiter, width = raw.details.get("delimiter", ","), len(raw.columns)
     values = _quote_values(raw)
     has_break = [exp.GT(this=c.fn("position", x, c.lit("\n")), expression=c.lit(0)) for _, x in values]
-    # the lines are split only for the rows kept by the filter, which holds a line break
     found = c.fn("array", *[c.fn("tuple", c.lit(name), exp.Sub(this=c.fn("countSubstrings", x, c.lit("\n")),
                                                                   expression=c.fn("endsWith", x, c.lit("\n"))),
                                     _rows_like(x, delimiter, width)) for name, x in values])
     t = exp.column("t")
-    kept = c.fn("arrayJoin", c.fn("arrayFilter", exp.Lambda(
-        this=exp.GT(this=c.fn("tupleElement", t, c.lit(3)), expression=c.lit(0)), expressions=[exp.to_identifier("t")]), found))
-    inner = exp.select(c.fn("toUInt64", c.col(ROW_NAME)).as_("row"), kept.as_("q")).from_(table(scratch.database, fan)) \
-        .where(exp.or_(*has_break))
-    select = exp.select("row", *[c.fn("tupleElement", exp.column("q"), c.lit(k)).as_(n, quoted=True)
-                                 for k, n in enumerate(_QUOTE_COLUMNS[1:], 1)]).from_(inner.subquery("_q"))
-    quotes = scratch.table("quotes")
-    conn.command(exp.Create(this=table(scratch.database, quotes), kind="TABLE", expression=select.limit(0),
-                            properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
-    targets.append(("quotes", quotes, select, list(_QUOTE_COLUMNS)))
-    return quotes
+    kept = c.fn("arrayFilter", exp.Lambda(this=exp.GT(this=c.fn("tupleElement", t, c.lit(3)), expression=c.lit(0)),
+                                          expressions=[exp.to_identifier("t")]), found)
+    return QUOTE_NAME, c.if_(exp.or_(*has_break), kept, exp.Array(expressions=[]))
+
+
+def _quotes_select(fan: exp.Expression) -> exp.Select:
+    """One row per value :func:`_quote_item` kept (rare: a small Memory table)."""
+    inner = exp.select(c.fn("toUInt64", c.col(ROW_NAME)).as_("row"), c.fn("arrayJoin", c.col(QUOTE_NAME)).as_("q")) \
+        .from_(fan).where(c.fn("notEmpty", c.col(QUOTE_NAME)))
+    return exp.select("row", *[c.fn("tupleElement", exp.column("q"), c.lit(k)).as_(n, quoted=True)
+                               for k, n in enumerate(_QUOTE_COLUMNS[1:], 1)]).from_(inner.subquery("_q"))
+
+
+def _quotes_table(database: str, name: str) -> exp.Create:
+    types = {"row": "UInt64", "column": "String", "lines": "Int64", "rows_like": "UInt64"}
+    return exp.Create(this=exp.Schema(this=table(database, name), expressions=[
+        exp.ColumnDef(this=ident(n), kind=exp.DataType.build(types[n], dialect=DIALECT)) for n in _QUOTE_COLUMNS]),
+        kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))]))
 
 
 def _found_quotes(conn: Connection, scratch: Scratch, quotes: str | None) -> list[tuple[int, str, int, int]]:
-    """What the view of :func:`_watch_quotes` kept (by row), and its table dropped."""
+    """What the view of :func:`_quotes_select` kept (by row), and its table dropped."""
     if quotes is None:
         return []
     df = engine.read(conn, exp.select(*[exp.column(n, quoted=True) for n in _QUOTE_COLUMNS])
