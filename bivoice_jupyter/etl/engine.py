@@ -31,8 +31,18 @@ def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
 
 
 def one_row(conn: Connection, query: exp.Expression) -> dict[str, Any]:
-    df = read(conn, query)
-    return {k: (0 if v is None or v != v else v) for k, v in df.iloc[0].to_dict().items()}
+    """The first row of a read, by column name, a missing value as 0 (counts of an empty
+    relation). Plain Python values, without a DataFrame: the planning reads return one row of
+    150 columns or more, which pandas took about 45 ms to build."""
+    sql = query.sql(DIALECT, copy=False)
+    try:
+        result = conn.client.query(sql, settings={"readonly": 2})
+    except Exception as exc:
+        raise error(exc, sql) from exc
+    rows = result.result_rows
+    if not rows:
+        raise QueryError("ClickHouse returned no row where one was expected.", sql=sql)
+    return {k: (0 if v is None or v != v else v) for k, v in zip(result.column_names, rows[0])}
 
 
 def count(conn: Connection, relation: exp.Expression) -> int:

@@ -83,13 +83,14 @@ from .sources import MALFORMED_SHARE, Raw, ReadOptions, Scratch, Source, resolve
 MODES = ("fail", "create", "replace", "append", "upsert")
 _AT_ROW = re.compile(r"\(at row (\d+)\)")
 MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from every row's counts
-# The staging read: every block carries all the cast layers' columns through four views, so
-# each block costs a fixed overhead (the views' queries) and memory (about 0.4 KB a row here,
-# several blocks in flight). 98,304-row blocks keep a 10 M-row load's peak under 1 GiB (982 MiB
-# on bench/RESULTS.md's file, with the file read by pread(): see ``sources.READ_IN_PLACE``; with
-# the checks added since, 131,072-row blocks peaked at 1,090 MiB in 21.4 s, 98,304 in 21.0 s,
-# 65,536 at 866 MiB in 23.6 s; 262,144-row blocks once peaked at 1.4 GiB). Two insert threads cast blocks
-# in parallel and the views run side by side: without them one core does it all.
+# The staging read: every block carries the columns the four views read (see ``_fan``), so
+# each block costs a fixed overhead (the views' queries, analysed again for each block) and
+# memory (several blocks in flight). 98,304-row blocks kept a 10 M-row load's peak under 1 GiB
+# when the views computed their own columns (982 MiB on bench/RESULTS.md's file, with the file
+# read by pread(): see ``sources.READ_IN_PLACE``; 131,072-row blocks peaked at 1,090 MiB in
+# 21.4 s, 65,536 at 866 MiB in 23.6 s; 262,144-row blocks once peaked at 1.4 GiB). Two insert
+# threads cast blocks in parallel and the views run side by side: without them one core does
+# it all (parallel_view_processing = 0: a 1 M-row read took 4.5 s of wall time against 2.2).
 #
 # Delimited text is parsed on one thread (``input_format_parallel_parsing = 0``), on every
 # machine. With a header line, the engine's parallel parsing numbers the rows of each chunk
@@ -99,7 +100,14 @@ MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from ev
 # the read. On bench/RESULTS.md's 2-core machine one thread was also the faster (a 1 M-row
 # load: wall 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s: no segmenting thread, no chunks handed between
 # threads); on a machine of many cores the read is now one thread where it could be several.
+#
+# What the views write is gathered into parts of up to 1,048,576 rows (or 128 MiB) before it
+# is written: 98,304-row parts made the staging table merge all through the load (a 10 M-row
+# load wrote 100 parts, merged as it went), 10 % of its time; the gathering costs about
+# 150 MiB more at the peak (779-810 MiB against 899-954 on bench/RESULTS.md's file).
 STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304,
+                  "min_insert_block_size_rows_for_materialized_views": 1_048_576,
+                  "min_insert_block_size_bytes_for_materialized_views": 128 << 20,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
@@ -173,10 +181,12 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
     q = _with_settings(sample_query(raw.relation, raw.columns, sample_rows, text_source=raw.text_source,
                                     extra=raw.extra, where=exp.and_(*well_formed) if well_formed else None,
                                     null_tokens=raw.null_tokens), raw)
-    # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead)
+    # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead), blocks
+    # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
     q.set("settings", [*(q.args.get("settings") or []),
                        *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                         for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0}.items()]])
+                         for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
+                                      "max_block_size": max(1024, sample_rows)}.items()]])
     row = engine.one_row(conn, q)
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
