@@ -64,6 +64,7 @@ DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
 AMBIGUOUS_COMMA = "^[^0-9,.]*[1-9][0-9]{0,2},[0-9]{3}[^0-9,.]*$"
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
+DROPPED_ASCII = "".join(ch for ch in DROPPED if ch.isascii())  # the same for ASCII text ("(" first)
 MONEY = "\\$|€|£|¥"
 LEADING_ZERO = "^[-+]?0[0-9]"
 
@@ -143,8 +144,12 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     decimal = (DECIMAL_ONLY, THOUSANDS_ONE) if comma else (DECIMAL_ONLY,)
     no_commas = fn("multiIf", k.isin(*map(lit, thousands)), fn("replaceAll", v, lit(","), lit("")),
                    k.copy().isin(*map(lit, decimal)), as_point, v)
-    # translateUTF8 maps "(" to "-" and deletes every other listed character
-    return fn("translateUTF8", no_commas, lit(DROPPED), lit("-"))
+    # translateUTF8 maps "(" to "-" and deletes every other listed character; an ASCII value
+    # (no byte beyond one per character) takes the byte-wise translate, twice as fast, of the
+    # same characters less those that are not ASCII
+    ascii_only = exp.EQ(this=fn("length", no_commas), expression=fn("lengthUTF8", no_commas.copy()))
+    return if_(ascii_only, fn("translate", no_commas.copy(), lit(DROPPED_ASCII), lit("-")),
+               fn("translateUTF8", no_commas.copy(), lit(DROPPED), lit("-")))
 
 
 def boolean(v: exp.Expression) -> exp.Expression:
