@@ -448,7 +448,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     bad = _bad(failing, checks)
     stats = stats_parts(plans, counting, text_source=raw.text_source)
     items = list(stats.columns)  # the counts' per-row evidence (see infer.Stats)
-    quotes = _quote_item(raw)
+    quotes = _quote_item(raw, plans)
     if quotes is not None:
         items.append(quotes)
     if bad is not None:
@@ -729,16 +729,21 @@ def _rows_like(x: exp.Expression, delimiter: str, width: int) -> exp.Expression:
                 c.fn("arrayPopFront", c.fn("splitByChar", c.lit("\n"), x)))
 
 
-def _quote_item(raw: Raw) -> tuple[str, exp.Expression] | None:
+def _quote_item(raw: Raw, plans: list[ColumnPlan]) -> tuple[str, exp.Expression] | None:
     """For delimited text, every value of the row holding a line break with at least one line
     that reads as a whole row: (column, the lines it holds after its first, how many of them read
     as whole rows); an empty array for other rows (the lines are split only for rows with a line
-    break). None for other sources."""
+    break). None for other sources. A value of several lines never reads as a number, a date or
+    a boolean, so such columns are searched only where their cast failed."""
     if not raw.extra or not raw.columns:
         return None
     delimiter, width = raw.details.get("delimiter", ","), len(raw.columns)
     values = _quote_values(raw)
-    has_break = [exp.GT(this=c.fn("position", x, c.lit("\n")), expression=c.lit(0)) for _, x in values]
+    cast = {p.index: p for p in plans if p.kind in ("int", "float", "decimal", "bool", "date", "datetime")}
+    has_break = []
+    for i, (_, x) in enumerate(values):
+        found_break = exp.GT(this=c.fn("position", x, c.lit("\n")), expression=c.lit(0))
+        has_break.append(exp.and_(c.is_null(c.col(cast_name(i))), found_break) if i in cast else found_break)
     found = c.fn("array", *[c.fn("tuple", c.lit(name), exp.Sub(this=c.fn("countSubstrings", x, c.lit("\n")),
                                                                   expression=c.fn("endsWith", x, c.lit("\n"))),
                                     _rows_like(x, delimiter, width)) for name, x in values])
