@@ -101,12 +101,14 @@ MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from ev
 # load: wall 2.7 -> 2.2 s, CPU 4.3 -> 3.4 s: no segmenting thread, no chunks handed between
 # threads); on a machine of many cores the read is now one thread where it could be several.
 #
-# What the views write is gathered into parts of up to 1,048,576 rows (or 128 MiB) before it
-# is written: 98,304-row parts made the staging table merge all through the load (a 10 M-row
-# load wrote 100 parts, merged as it went), 10 % of its time; the gathering costs about
-# 150 MiB more at the peak (779-810 MiB against 899-954 on bench/RESULTS.md's file).
+# What the views write is gathered into parts of up to 262,144 rows (or 128 MiB) before it is
+# written: 98,304-row parts made the staging table merge all through the load (a 10 M-row load
+# wrote 100 parts, merged as it went). The read of bench/RESULTS.md's 10 M-row file, in
+# interleaved runs: 98,304-row parts 20.4-21.2 s at a peak of 752-754 MiB; 262,144-row parts
+# 17.1-19.9 s at 848-870 MiB; 1,048,576-row parts 17.5-19.2 s at 919-936 MiB, but a 1 M-row
+# load then wrote its one part after the read instead of during it.
 STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304,
-                  "min_insert_block_size_rows_for_materialized_views": 1_048_576,
+                  "min_insert_block_size_rows_for_materialized_views": 262_144,
                   "min_insert_block_size_bytes_for_materialized_views": 128 << 20,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0}
 
