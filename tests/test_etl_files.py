@@ -380,3 +380,36 @@ def test_preview_loads_nothing(etl: Workspace, files: Path) -> None:
     assert dict(zip(p.schema["column"], p.schema["type"]))["qty"] == "Nullable(Int64)"
     assert set(etl.tables()["table"]) == before
     assert "Preview of" in p._repr_html_()
+
+
+@pytest.mark.parametrize("source", ["csv", "dataframe"])
+def test_fan_with_declared_types_loads_what_the_engine_typed_fan_loads(etl: Workspace, files: Path, source: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The staging read's table is created from types the load declares (no analysis of the
+    read); where it cannot declare them it asks the engine. Both must load the same values and
+    the same rejects: a declared type that changed a value would show here."""
+    import importlib
+
+    load_module = importlib.import_module("bivoice_jupyter.etl.load")
+    if source == "csv":
+        src: object = messy.orders_csv(files / "fan.csv", rows=3_000, bad_from=1_000, bad_every=300)
+    else:
+        src = pd.DataFrame({"id": range(6), "big": [2**62, -1, 0, 7, None, 9], "price": [1.5, None, 2.25, 0.0, -3.0, 1e300],
+                            "when": pd.to_datetime(["2024-01-05 10:30", None, "1969-07-20 00:00", "2024-02-29 00:00", "2100-01-01 00:00", "2024-01-05 23:59"]),
+                            "ok": [True, False, None, True, False, True], "txt": ["a", None, "NA", " b ", "", "ü"],
+                            "tags": [[1, 2], [], [3], [4, 5], [6], [7]]}).astype({"big": "Int64", "ok": "boolean"})
+
+    def snapshot(table: str) -> tuple[list[tuple[str, str]], list[list[object]], list[list[object]]]:
+        report = etl.load(src, table=table, if_exists="replace")
+        rows = etl.sql(f"SELECT * FROM {table} ORDER BY tuple(*)").astype(str).values.tolist()
+        rejects = etl.sql(f"SELECT source_row, column, value, reason, raw FROM {table}_rejected ORDER BY source_row"
+                          ).values.tolist() if report.rows_rejected else []
+        return list(report.columns), rows, rejects
+
+    declared = snapshot(f"fan_declared_{source}")
+    monkeypatch.setattr(load_module, "_fan_types", lambda *a, **k: None)  # the engine types the fan
+    analysed = snapshot(f"fan_analysed_{source}")
+    assert declared == analysed
+    assert declared[1]  # rows were loaded
+    if source == "csv":
+        assert declared[2]  # and some rejected
