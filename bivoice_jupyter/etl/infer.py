@@ -5,8 +5,9 @@
    has nulls, times of day, day-first or month-first dates, how many decimal places, how many
    distinct values. A number with a leading zero (``007``, ZIP codes) keeps the column text.
    That is a *speculative* plan.
-2. **every row**: the load itself casts every value by that plan, and counts as it goes (a
-   materialized view beside the staging tables: :func:`stats_parts`) how many values of each
+2. **every row**: the load itself casts every value by that plan, and counts as it goes (per-row
+   evidence computed by the read, summed by a materialized view beside the staging tables:
+   :func:`stats_parts`) how many values of each
    column fail their cast and the fallbacks behind it (integer -> float, decimal -> float),
    nulls, non-UTF-8 values, times of day, day/month order and decimal places. The same
    :func:`decide` then runs on those counts; where it disagrees with the sample, the load runs

@@ -6,10 +6,11 @@ source lives in Python: a DataFrame, a spreadsheet, a database query):
 
 1. **read**: the source as a raw relation of text columns (``sources``);
 2. **plan**: one aggregate query over the first 10,000 rows picks each column's type (``infer``);
-3. **stage**: one read of the whole source casts every value and splits the rows, through a
-   Null-engine table and three materialized views, into a staging table (the good rows), a
-   staging rejects table (raw text and reason) and the counts of every column's failures,
-   nulls and fallbacks. The plan is checked against those counts; where every row asks for
+3. **stage**: one read of the whole source casts every value and computes every per-row
+   check (``_fan``), and splits the rows, through a Null-engine table and four materialized
+   views that only pick and sum its columns, into a staging table (the good rows), a staging
+   rejects table (raw text and reason), the counts of every column's failures, nulls and
+   fallbacks, and the values that may hold an unclosed quote. The plan is checked against those counts; where every row asks for
    another type (bad values from row 130,000, a column over the reject threshold), the
    staging tables are dropped and the source is read again by the corrected plan;
 4. **swap**, only when all of that succeeded:
