@@ -23,26 +23,25 @@ _CODE = re.compile(r"Code:\s*(\d+)")
 
 def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
     """Rows of a read built from sqlglot expressions (no writes: ``readonly=2``)."""
-    sql = query.sql(DIALECT, copy=False)  # built for this read alone (see Connection.command)
-    try:
-        return conn.client.query_df(sql, settings={"readonly": 2})
-    except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own
-        raise error(exc, sql) from exc
+    return _query(conn, query, conn.client.query_df)
 
 
 def one_row(conn: Connection, query: exp.Expression) -> dict[str, Any]:
     """The first row of a read, by column name, a missing value as 0 (counts of an empty
     relation). Plain Python values, without a DataFrame: the planning reads return one row of
     150 columns or more, which pandas took about 45 ms to build."""
-    sql = query.sql(DIALECT, copy=False)
+    result = _query(conn, query, conn.client.query)
+    if not result.result_rows:
+        raise QueryError("ClickHouse returned no row where one was expected.", sql=query.sql(DIALECT))
+    return {k: (0 if v is None or v != v else v) for k, v in zip(result.column_names, result.result_rows[0])}
+
+
+def _query(conn: Connection, query: exp.Expression, how: Any) -> Any:
+    sql = query.sql(DIALECT, copy=False)  # built for this read alone (see Connection.command)
     try:
-        result = conn.client.query(sql, settings={"readonly": 2})
-    except Exception as exc:
+        return how(sql, settings={"readonly": 2})
+    except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own
         raise error(exc, sql) from exc
-    rows = result.result_rows
-    if not rows:
-        raise QueryError("ClickHouse returned no row where one was expected.", sql=sql)
-    return {k: (0 if v is None or v != v else v) for k, v in zip(result.column_names, rows[0])}
 
 
 def count(conn: Connection, relation: exp.Expression) -> int:

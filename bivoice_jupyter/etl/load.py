@@ -10,9 +10,10 @@ source lives in Python: a DataFrame, a spreadsheet, a database query):
    check (``_fan``), and splits the rows, through a Null-engine table and four materialized
    views that only pick and sum its columns, into a staging table (the good rows), a staging
    rejects table (raw text and reason), the counts of every column's failures, nulls and
-   fallbacks, and the values that may hold an unclosed quote. The plan is checked against those counts; where every row asks for
-   another type (bad values from row 130,000, a column over the reject threshold), the
-   staging tables are dropped and the source is read again by the corrected plan;
+   fallbacks, and the values that may hold an unclosed quote. The plan is checked against
+   those counts; where every row asks for another type (bad values from row 130,000, a column
+   over the reject threshold), the staging tables are dropped and the source is read again by
+   the corrected plan;
 4. **swap**, only when all of that succeeded:
 
    ========  ====================================================================
@@ -474,7 +475,8 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     # fast casts, cleaned numbers, flags) end with the read, and every block the views receive
     # is that much smaller
     read = dict.fromkeys(x.name for v in views.values() for x in v.find_all(exp.Column) if x.name.startswith("__bv_"))
-    types = _fan_types(list(read), plans, stats.types)
+    flags = {present_name(p.index) for p in plans} | {_fail_name(p.index) for p in failing} | {m.flag for m in checks}
+    types = _fan_types(list(read), plans, {**stats.types, **dict.fromkeys(flags, "Nullable(UInt8)")})
     picked: list[exp.Expression] = [c.col(n) for n in read]
     if types is not None:  # each column cast to its declared type: an identity, or a Nullable wrapper
         picked = [exp.alias_(exp.cast(x, exp.DataType.build(types[n], dialect=DIALECT)), n, quoted=True, copy=False)
@@ -483,8 +485,9 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     return _Fan(rel, views, counts, checks, types)
 
 
-# the types of the fan's columns (see :func:`_fan_types`), by name or prefix; every flag and
-# per-row count is a Nullable(UInt8), which keeps a NULL condition NULL (not counted, not true)
+# the types of the fan's columns (see :func:`_fan_types`) other than the casts, the flags and
+# the per-row counts; every flag and per-row count is a Nullable(UInt8), which keeps a NULL
+# condition NULL (not counted, not true)
 _FAN_TYPES = {ROW_NAME: "Nullable(UInt64)", BAD_NAME: "Nullable(UInt8)", QUOTE_NAME: "Array(Tuple(String, Int64, UInt64))",
               _reject_name("column"): "String", _reject_name("value"): "Nullable(String)",
               _reject_name("reason"): "String", _reject_name("raw"): "String"}
@@ -492,19 +495,20 @@ _CANNOT_BE_NULLABLE = ("Array(", "Map(", "Tuple(", "Nested(", "Object(", "JSON",
                        "AggregateFunction(", "SimpleAggregateFunction(")
 
 
-def _fan_types(names: list[str], plans: list[ColumnPlan], stats: dict[str, str]) -> dict[str, str] | None:
+def _fan_types(names: list[str], plans: list[ColumnPlan], known: dict[str, str]) -> dict[str, str] | None:
     """Each fan column's type, known without asking the engine, so that creating the fan costs
     no analysis of the read (the largest statement of a load, analysed again by the insert:
     about 0.15 s each time, in chDB 4.4). Every type is the one the column's expression yields,
-    or that type made Nullable. None where a column's type is not known (a typed source's
-    column that cannot be Nullable, say): the fan is then created from the read."""
+    or that type made Nullable; ``known`` gives the per-row counts' and the flags'. None where
+    a column's type is not known (a typed source's column that cannot be Nullable, say): the
+    fan is then created from the read."""
     out: dict[str, str] = {}
     casts = {cast_name(p.index): p for p in plans}
     for n in names:
         if n in _FAN_TYPES:
             out[n] = _FAN_TYPES[n]
-        elif n in stats:
-            out[n] = stats[n]
+        elif n in known:
+            out[n] = known[n]
         elif n in casts:
             p = casts[n]
             if p.kind == "kept" and unwrap(p.raw_type) == p.inner:
@@ -515,8 +519,6 @@ def _fan_types(names: list[str], plans: list[ColumnPlan], stats: dict[str, str])
                 return None
             else:
                 out[n] = f"Nullable({p.inner})"
-        elif n.startswith(("__bv_p", "__bv_f", "__bv_blank", "__bv_more", "__bv_short")):
-            out[n] = "Nullable(UInt8)"
         else:
             return None
     return out
@@ -742,7 +744,7 @@ def _quote_item(raw: Raw, plans: list[ColumnPlan]) -> tuple[str, exp.Expression]
         return None
     delimiter, width = raw.details.get("delimiter", ","), len(raw.columns)
     values = _quote_values(raw)
-    cast = {p.index: p for p in plans if p.kind in ("int", "float", "decimal", "bool", "date", "datetime")}
+    cast = {p.index for p in plans if p.kind in ("int", "float", "decimal", "bool", "date", "datetime")}
     has_break = []
     for i, (_, x) in enumerate(values):
         found_break = exp.GT(this=c.fn("position", x, c.lit("\n")), expression=c.lit(0))
