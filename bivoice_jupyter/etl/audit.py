@@ -113,13 +113,17 @@ def record(conn: Connection, database: str, entry: Entry) -> str | None:
     return None
 
 
+def _exists(conn: Connection, database: str) -> bool:
+    """Whether ``database`` has the audit table (it is created by the first load)."""
+    return engine.count(conn, exp.select(exp.Star()).from_(exp.table_("tables", db="system")).where(
+        exp.and_(exp.column("database").eq(exp.Literal.string(database)),
+                 exp.column("name").eq(exp.Literal.string(AUDIT_TABLE)))).subquery("_t")) > 0
+
+
 def history(conn: Connection, database: str, limit: int = 50) -> pd.DataFrame:
     """The latest ``limit`` loads into ``database``, newest first (empty before the first)."""
-    exists = engine.read(conn, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.table_("tables", db="system"))
-                         .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
-                                         exp.column("name").eq(exp.Literal.string(AUDIT_TABLE)))))
     names = [n for n, _ in AUDIT_COLUMNS]
-    if not int(exists["n"].iloc[0]):
+    if not _exists(conn, database):
         return pd.DataFrame(columns=names)
     q = (exp.select(*[exp.column(n, quoted=True) for n in names]).from_(table(database, AUDIT_TABLE))
          .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(int(limit)))
@@ -134,10 +138,7 @@ def date_orders(conn: Connection, database: str, name: str, limit: int = 50) -> 
     recorded by its successful loads (``details``' :data:`DATE_ORDER`), newest first back to
     the load that created or replaced the table: column -> month-first. Empty when nothing
     is recorded (the audit table is missing, or no load saw a 01/02/2024-like date)."""
-    exists = engine.read(conn, exp.select(exp.Count(this=exp.Star()).as_("n")).from_(exp.table_("tables", db="system"))
-                         .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
-                                         exp.column("name").eq(exp.Literal.string(AUDIT_TABLE)))))
-    if not int(exists["n"].iloc[0]):
+    if not _exists(conn, database):
         return {}
     q = (exp.select("mode", "details").from_(table(database, AUDIT_TABLE))
          .where(exp.and_(exp.column("target").eq(exp.Literal.string(f"{database}.{name}")),

@@ -62,7 +62,6 @@ DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
                  "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
 # either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
-AMBIGUOUS_COMMA = "^[^0-9,.]*[1-9][0-9]{0,2},[0-9]{3}[^0-9,.]*$"
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
 DROPPED_ASCII = "".join(ch for ch in DROPPED if ch.isascii())  # the same for ASCII text ("(" first)
 MONEY = "\\$|€|£|¥"
@@ -118,7 +117,7 @@ def comma_kind(v: exp.Expression) -> exp.Expression:
     """How ``v`` uses commas: :data:`NO_COMMA`; :data:`DECIMAL_ONLY`, a comma that can only be a
     decimal one (``12,5``, ``0,500``, ``1.234,56``: :data:`DECIMAL_COMMA`); thousands commas
     (:data:`THOUSANDS`), :data:`THOUSANDS_ONE` where there is one and no point (``1,234``,
-    which may also be 1.234: :data:`AMBIGUOUS_COMMA`), else :data:`THOUSANDS_MANY`;
+    which may also be 1.234), else :data:`THOUSANDS_MANY`;
     :data:`OTHER_COMMA`, neither. One pattern for most values with a comma, two for decimal
     commas; none without one. Computed once per value (a column, see ``infer.layers``), it
     serves both :func:`number` and the column's comma evidence."""
@@ -147,8 +146,9 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     # translateUTF8 maps "(" to "-" and deletes every other listed character; an ASCII value
     # (no byte beyond one per character) takes the byte-wise translate, twice as fast, of the
     # same characters less those that are not ASCII
-    ascii_only = exp.EQ(this=fn("length", no_commas), expression=fn("lengthUTF8", no_commas.copy()))
-    return if_(ascii_only, fn("translate", no_commas.copy(), lit(DROPPED_ASCII), lit("-")),
+    # (the comma rewrites touch ASCII bytes only: ``v`` answers for their result)
+    ascii_only = exp.EQ(this=fn("length", v), expression=fn("lengthUTF8", v.copy()))
+    return if_(ascii_only, fn("translate", no_commas, lit(DROPPED_ASCII), lit("-")),
                fn("translateUTF8", no_commas.copy(), lit(DROPPED), lit("-")))
 
 
@@ -293,19 +293,8 @@ def date_order(v: exp.Expression) -> exp.Expression:
     can only be a day (:data:`SHOWS_MONTH_FIRST`: 12/25/2024), and the rest
     (:data:`EITHER_ORDER`: 01/02/2024); :data:`NOT_DAY_MONTH` for other values. Each order is
     the other's contradiction. One pattern per value; one or two more for 01/02-like ones."""
-    return fn("multiIf", exp.not_(day_month(v)), lit(NOT_DAY_MONTH), matches(v, DAY_FIRST), lit(SHOWS_DAY_FIRST),
+    return fn("multiIf", exp.not_(matches(v, DAY_MONTH)), lit(NOT_DAY_MONTH), matches(v, DAY_FIRST), lit(SHOWS_DAY_FIRST),
               matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
-
-
-def month_first_evidence(v: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
-    """(values that show day-first, values that show month-first), see :func:`date_order`."""
-    dm = day_month(v)
-    return exp.and_(dm, matches(v, DAY_FIRST)), exp.and_(dm, matches(v, MONTH_FIRST))
-
-
-def day_month(v: exp.Expression) -> exp.Expression:
-    """01/02/2024-like values, whose day/month order matters."""
-    return matches(v, DAY_MONTH)
 
 
 def has_time(moment: exp.Expression) -> exp.Expression:

@@ -322,7 +322,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             exp.Count(this=moment).as_(_alias(i, "date"), copy=False),
             _count(c.has_time(moment)).as_(_alias(i, "time"), copy=False),
             _count(c.matches(v, c.MONEY)).as_(_alias(i, "money"), copy=False),
-            _count(c.matches(v, c.LEADING_ZERO)).as_(_alias(i, "lead0"), copy=False),
+            _count(_lead0(v)).as_(_alias(i, "lead0"), copy=False),
             c.fn("uniqCombined", v).as_(_alias(i, "distinct"), copy=False),
             _scale(raw).as_(_alias(i, "scale"), copy=False),
             _scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False),
@@ -340,17 +340,17 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     return exp.select(*parts, copy=False).from_(b, copy=False)
 
 
-COMMA_CLASSES = {1: "dcomma", 2: "thousands", 3: "ambiguous"}
+COMMA_CLASSES = {c.DECIMAL_ONLY: "dcomma", c.THOUSANDS_MANY: "thousands", c.THOUSANDS_ONE: "ambiguous"}
 
 
 def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
-    """How a value with a comma writes its number, from its :func:`clean.comma_kind` (a column):
-    1, only a decimal comma (``0,5``, ``0,500``, ``1.234,56``); 2, only thousands
-    (``1,234,567``, ``1,234.50``); 3, either (the ambiguous ``1,234``, see :func:`decide`); 0
-    otherwise (:data:`COMMA_CLASSES`). A point after the comma says thousands, whatever else
+    """How a value with a comma writes its number, from its :func:`clean.comma_kind` (a column),
+    one of :data:`COMMA_CLASSES`: only a decimal comma (``0,5``, ``0,500``, ``1.234,56``), only
+    thousands (``1,234,567``, ``1,234.50``), either (the ambiguous ``1,234``, see
+    :func:`decide`); 0 otherwise. A point after the comma says thousands, whatever else
     the value holds."""
     point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=c.fn("position", v, c.lit(",")))
-    return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), c.lit(0), point_after, c.lit(2),
+    return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), c.lit(0), point_after, c.lit(c.THOUSANDS_MANY),
                 exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), kind.copy())
 
 
@@ -451,6 +451,7 @@ class Stats:
     columns: list[tuple[str, exp.Expression]] = field(default_factory=list)
     counts: list[exp.Expression] = field(default_factory=list)
     types: dict[str, str] = field(default_factory=dict)  # each column's type (a supertype of what it computes)
+    maxima: set[str] = field(default_factory=set)  # the counts that are a largest value (Int64), not a sum
 
     def count(self, name: str, cond: exp.Expression) -> None:
         """How many rows ``cond`` holds for (NULL: not counted)."""
@@ -474,6 +475,7 @@ class Stats:
         self.columns.append((stat_name(name), value))
         self.types[stat_name(name)] = "Nullable(Int64)"
         self.counts.append(c.fn("toInt64", c.fn("max", c.col(stat_name(name)))).as_(name, copy=False))
+        self.maxima.add(name)
 
 
 def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *, text_source: bool) -> Stats:
@@ -521,8 +523,7 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
             # per value; two more for 01/02-like ones; one for failed ones.
-            day_first, month_first = c.month_first_evidence(v)
-            against = day_first if p.us_dates else month_first
+            against = exp.EQ(this=c.date_order(v), expression=c.lit(c.SHOWS_DAY_FIRST if p.us_dates else c.SHOWS_MONTH_FIRST))
             out.classes(_alias(i, "order"), c.date_order(v),
                         {_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), _alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST),
                          _alias(i, "dm"): (">", c.NOT_DAY_MONTH)})

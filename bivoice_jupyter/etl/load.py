@@ -449,6 +449,7 @@ class _Fan:
     relation: exp.Expression
     views: dict[str, exp.Select]
     counts: list[exp.Expression]  # the stats view's columns (see infer.Stats)
+    maxima: set[str]  # those of them that are a largest value, not a sum
     checks: list[_Malformed]
     types: dict[str, str] | None  # the fan's columns and their types, where known (see _fan_types)
 
@@ -489,7 +490,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
         picked = [exp.alias_(exp.cast(x, exp.DataType.build(types[n], dialect=DIALECT)), n, quoted=True, copy=False)
                   for x, n in zip(picked, read)]
     rel = exp.select(*picked, copy=False).from_(rel, copy=False).subquery("_fan", copy=False)
-    return _Fan(rel, views, counts, checks, types)
+    return _Fan(rel, views, counts, stats.maxima, checks, types)
 
 
 # the types of the fan's columns (see :func:`_fan_types`) other than the casts, the flags and
@@ -558,10 +559,10 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     stats = scratch.table("stats")
     parts = built.counts
     # one row per block: a Memory table, its columns declared (every count is a UInt64, the
-    # scale an Int64), so that creating it costs no analysis of the counts
+    # largest values an Int64), so that creating it costs no analysis of the counts
     conn.command(exp.Create(
         this=exp.Schema(this=table(database, stats), expressions=[
-            exp.ColumnDef(this=ident(str(x.alias)), kind=exp.DataType.build("Int64" if str(x.alias).endswith("_scale") else "UInt64",
+            exp.ColumnDef(this=ident(str(x.alias)), kind=exp.DataType.build("Int64" if str(x.alias) in built.maxima else "UInt64",
                                                                              dialect=DIALECT)) for x in parts]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     quotes = None
@@ -597,7 +598,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         for view in reversed(views):
             conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
         conn.command(exp.Drop(tables=[table(database, fan)], kind="TABLE", exists=True))
-    totals = [(c.fn("max", c.col(str(x.alias))) if str(x.alias).endswith("_scale") else c.fn("sum", c.col(str(x.alias))))
+    totals = [(c.fn("max", c.col(str(x.alias))) if str(x.alias) in built.maxima else c.fn("sum", c.col(str(x.alias))))
               .as_(str(x.alias)) for x in parts]
     counts = engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
     conn.command(exp.Drop(tables=[table(database, stats)], kind="TABLE", exists=True))

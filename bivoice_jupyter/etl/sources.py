@@ -949,6 +949,8 @@ class Database(Source):
         numbers) or a MariaDB/MySQL zero date ('0000-00-00', read as 1970-01-01)."""
         d = self.db
         if d.kind == "postgresql":
+            if not any("Decimal(38, 19)" in t for _, t in described):
+                return False  # no column read that way: no need to ask the source
             info = exp.Table(this=c.fn("postgresql", c.lit(f"{d.host}:{d.port}"), c.lit(d.database), c.lit("columns"),
                                        c.lit(d.user), c.lit(d.password), c.lit("information_schema")))
             where = exp.and_(exp.column("table_name").eq(c.lit(d.table or "")), exp.column("data_type").eq(c.lit("numeric")),
@@ -964,7 +966,7 @@ class Database(Source):
             return False
         zero = exp.or_(*[exp.func(part, exp.column(n, quoted=True)).eq(0) for n in dates for part in ("YEAR", "MONTH", "DAY")])
         check = exp.select(exp.Count(this=exp.Star())).from_(exp.table_(d.table or "", db=d.schema or d.database, quoted=True))
-        (names, _fields, rows) = _mysql_rows(d, check.where(zero).sql("mysql"), self._fail)
+        (_names, _fields, rows) = _mysql_rows(d, check.where(zero).sql("mysql"), self._fail)
         return any(r[0] for batch in rows for r in batch)
 
     def _select_all(self) -> str:
