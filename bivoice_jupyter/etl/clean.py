@@ -217,6 +217,17 @@ def _decimal_scale(inner: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+# what may follow a number's last digit (``12.50 %``, ``(1.5)``, ``$12.50"``)
+TRAILING_SIGNS = " %)$€£¥\"'\u00a0"
+
+
+def separator(t: exp.Expression, *, comma: bool = False) -> exp.Expression:
+    """The position of ``t``'s decimal separator (0: none): its first point, or with ``comma``
+    the last of its first comma and its first point (``1.234,5678``: the comma)."""
+    dot = fn("position", t, lit("."))
+    return fn("greatest", fn("position", t, lit(",")), dot) if comma else dot
+
+
 def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expression | None = None,
                  comma: bool = False) -> exp.Expression:
     """``accurateCastOrNull`` of number text ``x``, NULL also where ClickHouse would change the
@@ -233,10 +244,8 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
     cast = fn("accurateCastOrNull", x, lit(inner))
     scale = _decimal_scale(inner) if kind == "decimal" else None
     if scale is not None:
-        sep = fn("position", t, lit("."))
-        if comma:
-            sep = fn("greatest", fn("position", t, lit(",")), sep)
-        digits = fn("trimRight", fn("trimRight", t, lit(" %)$€£¥\"'\u00a0")), lit("0"))
+        sep = separator(t, comma=comma)
+        digits = fn("trimRight", fn("trimRight", t, lit(TRAILING_SIGNS)), lit("0"))
         # arithmetic, not and/or: each short-circuit step filters its arguments, which costs
         # more than these scans of a short value
         places = fn("greater", fn("minus", fn("length", digits), sep), lit(scale))

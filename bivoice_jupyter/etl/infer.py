@@ -365,11 +365,8 @@ def _places(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
     """Digits after the decimal point (trailing signs aside), without a regular expression;
     ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4).
     Per row: the largest is the scale a column needs."""
-    dot = c.fn("position", raw, c.lit("."))
-    if comma:
-        dot = c.fn("greatest", c.fn("position", raw, c.lit(",")), dot)
-    digits = exp.Sub(this=exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(" %)$€£¥\"'\u00a0"))), expression=dot),
-                     expression=c.lit(0))
+    dot = c.separator(raw, comma=comma)
+    digits = exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(c.TRAILING_SIGNS))), expression=dot)
     return c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))
 
 
@@ -621,11 +618,10 @@ def decide(
         if kind in ("date", "datetime"):
             kind = "datetime" if int(row.get(_alias(i, "time"), 0) or 0) else "date"
             inner = INNER[kind]
-            dmy, mdy = int(row.get(_alias(i, "dmy"), 0) or 0), int(row.get(_alias(i, "mdy"), 0) or 0)
+            dmy, mdy, _ = order_counts(row, i)
             us = month_first(dmy, mdy)
             if dmy and mdy:
-                note = (f"both day-first ({dmy:,}) and month-first ({mdy:,}) dates: read "
-                        f"{'month' if us else 'day'}-first, the {min(dmy, mdy):,} others rejected")
+                note = both_orders(dmy, mdy, us)
             elif us:
                 note = "month-first dates (01/02/2024 is January 2nd)"
         nullable = rows > n
@@ -645,11 +641,23 @@ def month_first(dmy: int, mdy: int, default: bool = False) -> bool:
     return mdy > dmy if mdy != dmy else default
 
 
+def order_counts(row: dict[str, Any], i: int) -> tuple[int, int, int]:
+    """Column ``i``'s date values that show day-first, that show month-first, and that look
+    like 01/02/2024 (the last counted while loading only)."""
+    return tuple(int(row.get(_alias(i, k), 0) or 0) for k in ("dmy", "mdy", "dm"))  # type: ignore[return-value]
+
+
+def both_orders(dmy: int, mdy: int, us: bool) -> str:
+    """The note for a date column that shows both orders, read in order ``us`` (month-first)."""
+    return (f"both day-first ({dmy:,}) and month-first ({mdy:,}) dates: read "
+            f"{'month' if us else 'day'}-first, the {min(dmy, mdy):,} others rejected")
+
+
 def against_order(row: dict[str, Any], i: int) -> int:
     """What a date column's failure count (``fail0``) gains in the order :func:`month_first`
     picks: the values contradicting it, less those that failed for contradicting the order the
     count was made in (``swap``; none in the sample, whose parse reads either order)."""
-    dmy, mdy = int(row.get(_alias(i, "dmy"), 0) or 0), int(row.get(_alias(i, "mdy"), 0) or 0)
+    dmy, mdy, _ = order_counts(row, i)
     return (dmy if month_first(dmy, mdy) else mdy) - int(row.get(_alias(i, "swap"), 0) or 0)
 
 

@@ -60,6 +60,7 @@ from .infer import (
     SAMPLE_ROWS,
     ColumnPlan,
     base,
+    both_orders,
     candidates,
     cast_name,
     counted,
@@ -68,6 +69,7 @@ from .infer import (
     ladder,
     layer,
     layers,
+    order_counts,
     order_key,
     kind_of,
     present_name,
@@ -242,7 +244,7 @@ def _date_order(plans: list[ColumnPlan], counts: dict[str, Any], inherited: dict
     audit (:func:`audit.date_orders` reads it back on the next append)."""
     out = {}
     for p in plans:
-        shown = any(int(counts.get(f"c{p.index}_{k}", 0) or 0) for k in ("dmy", "mdy"))
+        shown = any(order_counts(counts, p.index)[:2])
         if p.kind in ("date", "datetime") and (shown or p.name in inherited):
             out[p.name] = "month-first" if p.us_dates else "day-first"
     return out
@@ -255,10 +257,9 @@ def _order_warnings(plans: list[ColumnPlan], counts: dict[str, Any], inherited: 
     for p in plans:
         if p.kind not in ("date", "datetime"):
             continue
-        dmy, mdy, dm = (int(counts.get(f"c{p.index}_{k}", 0) or 0) for k in ("dmy", "mdy", "dm"))
+        dmy, mdy, dm = order_counts(counts, p.index)
         if dmy and mdy:
-            out.append(f"{p.name}: both day-first ({dmy:,}) and month-first ({mdy:,}) dates: read "
-                       f"{'month' if p.us_dates else 'day'}-first, the {min(dmy, mdy):,} others rejected")
+            out.append(f"{p.name}: {both_orders(dmy, mdy, p.us_dates)}")
         elif dm and not dmy and not mdy and p.name not in inherited:
             out.append(f"{p.name}: {dm:,} dates like 01/02/2024 read day-first (February 1st): neither the source "
                        "nor the table's recorded loads show the day/month order")
