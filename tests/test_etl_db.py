@@ -207,3 +207,21 @@ def test_missing_table_is_named_not_a_connection_failure(etl: Workspace, postgre
         etl.load(server.url("shop", "no_such_table"), table="nope")
     assert "Could not connect" not in str(info.value) and "lists the tables" in (info.value.hint or "")
     assert servers.PASSWORD not in str(info.value) + (info.value.hint or "")
+
+
+def test_database_rejects_are_numbered_from_one_whichever_way_the_rows_are_read(etl: Workspace,
+                                                                                postgres: servers.Server) -> None:
+    """A table through the engine, a query through the driver, and a table read through the
+    driver for its unbounded numeric: the rejected 150th row is row 150 in each, as in a file."""
+    values = ", ".join(f"({i}, '{'twelve' if i == 150 else i}', {i})" for i in range(1, 201))
+    _postgres_run(postgres, "DROP TABLE IF EXISTS numbered", "DROP TABLE IF EXISTS numbered_wide",
+                  "CREATE TABLE numbered (id int, qty text, big int)", "CREATE TABLE numbered_wide (id int, qty text, big numeric)",
+                  f"INSERT INTO numbered VALUES {values}", f"INSERT INTO numbered_wide VALUES {values}")
+    loads = {"table": (postgres.url("shop", "numbered"), {}),
+             "query": (postgres.url("shop"), {"query": "SELECT * FROM numbered ORDER BY id"}),
+             "driver": (postgres.url("shop", "numbered_wide"), {})}
+    for how, (url, options) in loads.items():
+        report = etl.load(url, table=f"pg_numbered_{how}", if_exists="replace", **options)
+        assert report.rows_rejected == 1 and dict(report.columns)["qty"] == "Int64", how
+        rejected = etl.sql(f"SELECT source_row, value FROM pg_numbered_{how}_rejected").values.tolist()
+        assert rejected == [[150, "twelve"]], how

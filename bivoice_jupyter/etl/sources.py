@@ -809,6 +809,12 @@ def _row_number() -> exp.Expression:
     return exp.Add(this=exp.column("_row_number"), expression=c.lit(1))
 
 
+def _row_in_order() -> exp.Expression:
+    """A row's number in the order the source sends its rows, from 1 like a file's (a database
+    table or query: the number a rejected row is reported by)."""
+    return exp.Add(this=c.fn("rowNumberInAllBlocks"), expression=c.lit(1))
+
+
 def _single_byte(encoding: str) -> bool:
     """An ASCII-compatible one-byte-per-character codec (Windows-125x, ISO-8859-x, KOI8 ...):
     the engine can convert its values in place."""
@@ -935,7 +941,7 @@ class Database(Source):
             return raw
         names = _names([n for n, _ in described], self.options.clean_names is not False)
         columns = [RawColumn(n, s, t) for n, (s, t) in zip(names, described)]
-        raw = Raw(relation=relation, columns=columns, row=c.fn("rowNumberInAllBlocks"), details=details)
+        raw = Raw(relation=relation, columns=columns, row=_row_in_order(), details=details)
         if not stage:
             return raw
         try:
@@ -1003,7 +1009,7 @@ class Database(Source):
         wide = [n for n, t, kind in zip(names, types, numeric) if kind and t == "Nullable(String)"]
         if not wide:
             return Raw(relation=table(scratch.database, name), columns=[RawColumn(n, n, t) for n, t in zip(names, types)],
-                       row=c.fn("rowNumberInAllBlocks"), staged=True)
+                       row=_row_in_order(), staged=True)
         # a numeric without precision: the narrowest Decimal that holds every value, found once
         # the values are staged as text (the query is not run twice)
         widths = dict(zip(wide, (_decimal_width(conn, table(scratch.database, name), n) for n in wide)))
@@ -1011,7 +1017,7 @@ class Database(Source):
         typed = _create_stage(conn, scratch, [*zip(names, types), (ROW, "UInt64")], "typed")
         select = exp.select(*[exp.cast(c.col(n), exp.DataType.build(t, dialect=DIALECT)) if n in widths else c.col(n)
                               for n, t in zip(names, types)],
-                            exp.alias_(exp.Add(this=c.fn("rowNumberInAllBlocks"), expression=c.lit(1)), ROW, quoted=True)
+                            exp.alias_(_row_in_order(), ROW, quoted=True)
                             ).from_(table(scratch.database, name))
         conn.command(exp.insert(select, exp.Schema(this=table(scratch.database, typed),
                                                    expressions=[ident(n) for n in names] + [ident(ROW)])))
