@@ -21,6 +21,7 @@ import guard_bench  # noqa: E402
 import nl2sql  # noqa: E402
 import pipeline_latency  # noqa: E402
 import speech_accuracy  # noqa: E402
+import speech_device  # noqa: E402
 
 BENCHMARKS = {
     pipeline_latency.NAME: pipeline_latency.run,
@@ -28,7 +29,9 @@ BENCHMARKS = {
     guard_bench.NAME: lambda reps, progress: guard_bench.run(reps=max(reps, 5), progress=progress),
     nl2sql.NAME: nl2sql.run,
     etl_load.NAME: lambda reps, progress: etl_load.run(reps=min(reps, 2), progress=progress),
+    speech_device.NAME: speech_device.run,
 }
+NEEDS_GPU = {speech_device.NAME}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,7 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.reps < 1:
         parser.error("--reps must be at least 1")
-    for name in args.only or BENCHMARKS:
+    names = args.only or list(BENCHMARKS)
+    if not args.only and speech_device.gpus() == 0:
+        names = [n for n in names if n not in NEEDS_GPU]
+        print(f"left out {', '.join(sorted(NEEDS_GPU))}: CTranslate2 sees no CUDA GPU here", file=sys.stderr)
+    for name in names:
         section = BENCHMARKS[name](reps=args.reps, progress=not args.quiet)
         path = _report.write_section(name, section, args.results)
         print(section)

