@@ -245,16 +245,15 @@ def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int]
     the spill column. Internal names keep the engine from mistaking an output alias for a source
     column of the same name."""
     parts: list[exp.Expression] = []
-    for i, rc in enumerate(columns):
-        raw = c.col(rc.source)
-        parts.append(exp.alias_(raw, raw_name(i), quoted=True))
+    for i, rc in enumerate(columns):  # built here for this query alone: aliased without copies
+        parts.append(exp.alias_(c.col(rc.source), raw_name(i), quoted=True, copy=False))
         if i in values:
-            parts.append(exp.alias_(c.value(raw, fix_encoding=i in fix, null_tokens=null_tokens), value_name(i),
-                                    quoted=True))
-    if row is not None:
+            parts.append(exp.alias_(c.value(c.col(rc.source), fix_encoding=i in fix, null_tokens=null_tokens),
+                                    value_name(i), quoted=True, copy=False))
+    if row is not None:  # the source's own expression, shared between its reads: copied
         parts.append(exp.alias_(row, ROW_NAME, quoted=True))
     if extra:
-        parts.append(exp.alias_(c.col(extra), EXTRA_NAME, quoted=True))
+        parts.append(exp.alias_(c.col(extra), EXTRA_NAME, quoted=True, copy=False))
     q = exp.select(*parts, copy=False).from_(relation)  # the source's relation is shared: copied
     if where is not None:
         q = q.where(where, copy=False)

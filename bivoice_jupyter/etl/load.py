@@ -112,7 +112,7 @@ MAX_ATTEMPTS = 3  # a plan from the sample, then at most two corrections from ev
 # 17.1-19.9 s at 848-870 MiB; 1,048,576-row parts 17.5-19.2 s at 919-936 MiB, but a 1 M-row
 # load then wrote its one part after the read instead of during it.
 #
-# ``compile_expressions = 0`` (here and for the planning read): the engine's JIT compiles each
+# ``engine.NO_JIT`` (here and for every read of a load): the engine's JIT compiles each
 # expression it meets a third time, and a load's expressions are new to every load, so each
 # load paid for compiling them and gained nothing back (a 1 M-row load in fresh processes,
 # 6 interleaved runs each: 2.62 s median without, 3.04 s with; the 10 M-row read 15.5-17.7 s
@@ -121,7 +121,7 @@ STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304
                   "min_insert_block_size_rows_for_materialized_views": 262_144,
                   "min_insert_block_size_bytes_for_materialized_views": 128 << 20,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0,
-                  "compile_expressions": 0}
+                  **engine.NO_JIT}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -199,7 +199,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
     q.set("settings", [*(q.args.get("settings") or []),
                        *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
                          for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
-                                      "max_block_size": max(1024, sample_rows), "compile_expressions": 0}.items()]])
+                                      "max_block_size": max(1024, sample_rows)}.items()]])
     row = engine.one_row(conn, q)
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
