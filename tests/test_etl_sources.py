@@ -15,6 +15,7 @@ import pytest
 
 from bivoice_jupyter import Workspace
 from bivoice_jupyter.errors import SourceError
+from bivoice_jupyter.etl import sources
 from bivoice_jupyter.sql.clickhouse import error_message
 
 USER, PASSWORD, TOKEN, SIGNATURE = "alice", "S3CRET-pw", "S3CRETTOKEN", "f00dfeedbeef42"
@@ -170,7 +171,10 @@ def http_root(files: Path):
     with gzip.open(files / "rows.ndjson.gz", "wt") as f:
         f.write('{"id": 1, "v": "a"}\n{"id": 2, "v": "b"}\n')
     (files / "late.ndjson").write_text("".join(json.dumps(r) + "\n" for r in late_key_rows()))
-    (files / "book.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
+    _workbook(files / "book.xlsx")
+    with open(files / "book.xlsx", "rb") as src, gzip.open(files / "packed.xlsx.gz", "wb") as dst:
+        dst.write(src.read())
+    (files / "broken.xlsx").write_bytes(b"PK\x03\x04" + b"\x00" * 200)
     handler = functools.partial(_Handler, directory=str(files))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -225,10 +229,46 @@ def test_a_compressed_url_is_read(etl: Workspace, http_root: str, name: str, row
     assert report.rows_loaded == rows and [n for n, _ in report.columns] == ["id", "v"]
 
 
-def test_an_excel_url_says_to_download_it(etl: Workspace, http_root: str) -> None:
-    with pytest.raises(SourceError, match="Excel workbook, which cannot be read from a URL") as caught:
-        etl.load(f"http://{http_root}/book.xlsx", table="web_xlsx")
-    assert ".sample" not in str(caught.value) and "download it" in caught.value.hint
+def _workbook(path: Path) -> None:
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(str(path))
+    first = wb.add_worksheet("Orders")
+    for r, row in enumerate([["Order ID", "Amount"], [1, 2.5], [2, 3.25], [3, 4]]):
+        first.write_row(r, 0, row)
+    wb.add_worksheet("Notes").write_row(0, 0, ["note"])
+    wb.close()
+
+
+def test_an_excel_url_is_downloaded_and_read_as_a_workbook(etl: Workspace, http_root: str) -> None:
+    """The engine reads no Excel: the workbook is fetched whole (with the URL's user and
+    password, and gzip undone) and read like a local one, sheet choice included."""
+    _Handler.seen.clear()
+    url = f"http://{USER}:{PASSWORD}@{http_root}/private/book.xlsx"
+    report = etl.load(url, table="web_xlsx", if_exists="replace")
+    assert dict(report.columns) == {"order_id": "Int64", "amount": "Float64"} and report.rows_loaded == 3
+    assert etl.sql("SELECT sum(amount) AS s FROM web_xlsx")["s"].iloc[0] == 9.75
+    assert report.source == f"http://{USER}@{http_root}/private/book.xlsx" and PASSWORD not in repr(report)
+    assert all(s["auth"] for s in _Handler.seen)
+    preview = etl.preview(f"http://{http_root}/book.xlsx")
+    assert list(preview.rows.columns) == ["order_id", "amount"] and preview.details["format"] == "Excel (downloaded)"
+    packed = etl.load(f"http://{http_root}/packed.xlsx.gz", table="web_xlsx_gz", if_exists="replace")
+    assert packed.rows_loaded == 3
+    with pytest.raises(SourceError, match="book.xlsx has no sheet 'Missing'") as caught:
+        etl.load(f"http://{http_root}/book.xlsx", table="web_xlsx_none", sheet="Missing")
+    assert "Orders, Notes" in caught.value.hint
+
+
+def test_a_broken_or_oversized_excel_url_fails_clearly_and_creates_nothing(etl: Workspace, http_root: str,
+                                                                          monkeypatch) -> None:
+    with pytest.raises(SourceError, match="broken.xlsx could not be read as a spreadsheet"):
+        etl.load(f"http://{http_root}/broken.xlsx", table="web_broken")
+    monkeypatch.setattr(sources, "MAX_DOWNLOAD", 1000)
+    with pytest.raises(SourceError, match="larger than 1,000 bytes") as caught:
+        etl.load(f"http://{http_root}/book.xlsx", table="web_big")
+    assert "save it as CSV" in caught.value.hint
+    tables = {r[0] for r in etl._conn.client.query("SELECT name FROM system.tables").result_rows}
+    assert not {"web_broken", "web_big"} & tables and not [t for t in tables if t.startswith("_bivoice_stage")]
 
 
 def test_a_json_key_first_seen_late_is_loaded_from_a_url(etl: Workspace, http_root: str) -> None:

@@ -14,7 +14,8 @@ Parquet                      ``file(..., 'Parquet')``, its own types kept
 Excel .xlsx .xlsm .xls .xlsb python-calamine (the ``etl`` extra) into a staging table
 .ods
 http(s):// URL               sniffed from its first megabyte; the engine's ``url()`` reads it
-                             once into a staging table (server-side on a ClickHouse server)
+                             once into a staging table (server-side on a ClickHouse server); a
+                             workbook is downloaded (up to 1 GiB) and read as a local Excel file
 postgresql://u:p@h:p/db/tbl  the engine's ``postgresql()`` / ``mysql()`` table functions, once,
 mysql:// (mariadb://)        into a staging table; with ``query=``, psycopg's ``COPY`` or
                              pymysql's streaming cursor (the ``etl`` extra)
@@ -121,10 +122,14 @@ class Scratch:
         self.tables.append(name)
         return name
 
-    def file(self, suffix: str) -> Path:
+    def file(self, suffix: str, *, name: str = "") -> Path:
+        """A new path in the load's temporary folder: ``name`` (a downloaded file keeps its own
+        name, which its errors then show) where it is a plain file name ending in ``suffix``."""
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="bivoice-etl-"))
-        return self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
+        plain = re.fullmatch(r"[\w.() -]{1,120}", name) and name.lower().endswith(suffix) and not name.startswith(".")
+        path = self._dir / name if plain else self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
+        return path if not path.exists() else self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
 
     def cleanup(self) -> list[str]:
         """Drop every staging table and temporary file; returns what could not be removed."""
@@ -632,25 +637,64 @@ class Excel(FileSource):
 # ------------------------------------------------------------------ URLs and databases
 
 
-def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
-    """The first ``size`` bytes at ``url``, its content type and content encoding. A
-    ``user:password@`` in the URL is sent as basic authentication (urllib would take it for
-    part of the host name)."""
+def _urlopen(url: str, headers: dict[str, str]) -> Any:
+    """The open response for ``url``; a ``user:password@`` in the URL is sent as basic
+    authentication (urllib would take it for part of the host name)."""
     u = urllib.parse.urlsplit(url)
-    headers = {"Range": f"bytes=0-{size - 1}", "User-Agent": "bivoice-jupyter"}
+    headers = {"User-Agent": "bivoice-jupyter", **headers}
     if u.username is not None or u.password is not None:
         headers["Authorization"] = _basic_auth(url)
         url = urllib.parse.urlunsplit(u._replace(netloc=u.netloc.rsplit("@", 1)[1]))
-    req = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(req, timeout=15) as resp:  # noqa: S310 - http(s) only, checked by the caller
-            return resp.read(size), resp.headers.get_content_type() or "", resp.headers.get("Content-Encoding", "")
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=15)  # noqa: S310 - http(s) only, checked by the caller
     except urllib.error.HTTPError as exc:
         raise SourceError(f"{_url_label(url)} answered HTTP {exc.code} {exc.reason}.",
                           hint="check the user and password in the URL" if exc.code in (401, 403) else None) from None
     except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SourceError(f"Could not reach {_url_label(url)}: {reason}.", hint="check the address and the network") from None
+        raise SourceError(f"Could not reach {_url_label(url)}: {getattr(exc, 'reason', exc)}.",
+                          hint="check the address and the network") from None
+
+
+def _read(resp: Any, size: int, label: str) -> bytes:
+    try:
+        return resp.read(size)
+    except OSError as exc:  # a reset connection or a timeout in the middle of the body
+        raise SourceError(f"Reading {label} broke off: {exc}.", hint="check the network and load it again") from None
+
+
+def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
+    """The first ``size`` bytes at ``url``, its content type and content encoding."""
+    with _urlopen(url, {"Range": f"bytes=0-{size - 1}"}) as resp:
+        return _read(resp, size, _url_label(url)), resp.headers.get_content_type() or "", \
+            resp.headers.get("Content-Encoding", "")
+
+
+MAX_DOWNLOAD = 1 << 30  # a workbook fetched whole from a URL (the engine reads no Excel): at most 1 GiB
+
+
+def _download(url: str, dest: Path, label: str) -> Path:
+    """The whole body at ``url`` in ``dest`` (a scratch file, removed with the load's scratch
+    whatever happens), decompressed where it is gzip, bzip2 or xz."""
+    limit = MAX_DOWNLOAD
+    with _urlopen(url, {}) as resp, open(dest, "wb") as f:
+        first = _read(resp, 1 << 20, label)
+        magic = next((m for b, m in _MAGIC if first.startswith(b)), None)
+        unpack = _DECOMPRESS[magic]() if magic else None
+        got, chunk = 0, first
+        while chunk:
+            if unpack is not None:
+                try:
+                    chunk = unpack.decompress(chunk)
+                except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+                    raise SourceError(f"{label} could not be read as {magic}: {exc}.") from None
+            got += len(chunk)
+            if got > limit:
+                most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+                raise SourceError(f"{label} is larger than {most}, the most a workbook is downloaded for.",
+                                  hint="download it yourself and load the file, or save it as CSV or Parquet")
+            f.write(chunk)
+            chunk = _read(resp, 1 << 20, label)
+    return dest
 
 
 def _basic_auth(url: str) -> str:
@@ -746,10 +790,18 @@ class Url(Source):
         if not sample.strip():
             raise SourceError(f"{self.label} is empty.")
         fmt = self._format(content_type, sample)
+        if fmt == "excel":  # the engine reads no workbook: fetched whole, then read as a local one
+            progress.step("downloading " + self.label)
+            suffix = self._suffix() if self._suffix() in EXCEL_SUFFIXES else \
+                ".xls" if sample.startswith(b"\xd0\xcf\x11\xe0") else ".xlsx"
+            name = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path)).name
+            path = _download(self.url, scratch.file(suffix, name=name), self.label)
+            raw = Excel(path, self.options).open(conn, scratch, progress, stage=stage)
+            raw.details = {**raw.details, "format": "Excel (downloaded)"}
+            return raw
         if fmt not in ("csv", "json", "parquet"):
-            what = "an Excel workbook" if fmt == "excel" else f"{fmt!r}"
-            raise SourceError(f"{self.label} is {what}, which cannot be read from a URL (CSV/TSV, JSON and Parquet can).",
-                              hint="download it first (urllib.request.urlretrieve(url, 'file.xlsx')) and load the file")
+            raise SourceError(f"{self.label} is {fmt!r}, which cannot be read from a URL (CSV/TSV, JSON, Parquet and "
+                              "Excel can).", hint="pass fmt='csv', 'json', 'parquet' or 'excel'")
         url_lit = c.lit(self.url)
         # the engine's url(): address, format, structure ('auto': inferred), compression
         tail = [c.lit(compression)] if compression else []
