@@ -106,6 +106,9 @@ def test_a_title_above_an_excel_table_is_skipped_with_the_csv_warning(etl: Works
     skipped = [w for w in report.warnings if w.startswith("skipped")]
     assert skipped == [w for w in same.warnings if w.startswith("skipped")] and skipped == [
         "skipped 1 line above the header (a title or comments, narrower than the table): 'Sales report 2024'"]
+    for source in (path, csv):  # preview warns as the load does, with nothing loaded
+        preview = etl.preview(source)
+        assert list(preview.warnings) == skipped and "Sales report 2024" in preview._repr_html_()
 
 
 def test_an_excel_table_without_a_title_loads_as_before(etl: Workspace, files: Path) -> None:

@@ -30,6 +30,9 @@ def test_a_groupby_result_keeps_its_keys(etl: Workspace) -> None:
     assert [n for n, _ in report.columns] == ["country", "sales"]
     assert etl.sql("SELECT country, sales FROM by_country ORDER BY country").values.tolist() == [["DE", 2], ["US", 4]]
     assert any("index was loaded as column country" in w for w in report.warnings)
+    preview = etl.preview(sales)  # says the same before anything is loaded
+    assert [w for w in report.warnings if "index" in w] == list(preview.warnings)
+    assert "warning: the DataFrame's index was loaded as column country" in repr(preview)
 
 
 def test_set_index_and_a_multiindex_become_columns(etl: Workspace) -> None:

@@ -1191,24 +1191,30 @@ def _secrets(src: Source) -> list[str]:
 class Preview:
     """What a load would do, with nothing loaded: the detected ``schema`` (one row per column:
     name, source name, type, nulls, failures, note), the first ``rows`` cleaned and typed, and
-    how the source was read (``details``). Detected on the first ``sampled`` rows."""
+    how the source was read (``details``). Detected on the first ``sampled`` rows. ``warnings``:
+    what the load would report about reading the source (lines skipped above the header, a
+    DataFrame's index loaded as columns), worded as the load's ``LoadReport.warnings``."""
 
     source: str
     details: dict[str, str]
     schema: pd.DataFrame
     rows: pd.DataFrame
     sampled: int
+    warnings: tuple[str, ...] = ()
 
     def _repr_html_(self) -> str:
         import html
 
         info = ", ".join(f"{html.escape(k)}: {html.escape(repr(v) if k == 'delimiter' else v)}" for k, v in self.details.items())
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
         return (f"<b>Preview of {html.escape(self.source)}</b> <small>({info}; types from the first "
                 f"{self.sampled:,} rows; nothing loaded)</small>"
+                + (f"<ul style='color:#8a5a00'>{notes}</ul>" if notes else "")
                 + self.schema.to_html(index=False, border=0) + self.rows.to_html(index=False, border=0, max_cols=40))
 
     def __repr__(self) -> str:
-        return f"<Preview {self.source}: {len(self.schema)} columns, {self.sampled:,} rows sampled>"
+        notes = "".join(f"\n  warning: {w}" for w in self.warnings)
+        return f"<Preview {self.source}: {len(self.schema)} columns, {self.sampled:,} rows sampled>{notes}"
 
 
 def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sample_rows: int = 100_000,
@@ -1237,7 +1243,7 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         if bad is not None:
             q = q.where(exp.not_(bad))
         sample_rows_df = engine.read(conn, _with_settings(q.limit(int(rows)), raw))
-        return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled)
+        return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled, tuple(raw.notes))
     except QueryError as exc:
         raise SourceError(_scrub(f"Could not preview {src.label}: {exc}", secrets)) from (None if secrets else exc)
     finally:
