@@ -93,3 +93,27 @@ def test_decimal_comma_money_keeps_its_places(etl: Workspace, files: Path) -> No
     assert dict(report.columns)["price"] == "Decimal(18, 4)" and report.rows_rejected == 0
     assert etl.sql("SELECT price FROM euro4 ORDER BY id")["price"].tolist() == [
         Decimal("0.0125"), Decimal("0.0199"), Decimal("1.2345")]
+
+
+def test_an_append_reads_commas_as_the_table_and_its_own_values_say(etl: Workspace, files: Path) -> None:
+    """The table's first load showed decimal commas ("12,5", "1.234,5"): an appended "2,125" and
+    "1,000", which could be either, are 2.125 and 1.0, not 2125 and 1000."""
+    etl.load(write(files / "eu1.csv", "id;kg\n1;12,5\n2;3,25\n3;1.234,5\n"), table="eu_kg", if_exists="replace")
+    report = etl.load(write(files / "eu2.csv", "id;kg\n4;2,125\n5;1,000\n"), table="eu_kg", if_exists="append")
+    assert (report.rows_loaded, report.rows_rejected) == (2, 0) and not report.warnings
+    assert texts(etl, "eu_kg", "kg") == ["12.5", "3.25", "1234.5", "2.125", "1"]
+    # a table whose loads never showed a comma: the appended file's own "7,5" decides
+    etl.load(write(files / "plain.csv", "id;kg\n1;4\n2;5.5\n"), table="plain_kg", if_exists="replace")
+    report = etl.load(write(files / "eu3.csv", "id;kg\n3;2,125\n4;7,5\n"), table="plain_kg", if_exists="append")
+    assert texts(etl, "plain_kg", "kg") == ["4", "5.5", "2.125", "7.5"]
+    assert any(w.startswith("kg: the source's numbers use decimal commas") for w in report.warnings)
+    # ... and it is recorded: the next append's lone "3,500" is 3.5
+    etl.load(write(files / "eu4.csv", "id;kg\n5;3,500\n"), table="plain_kg", if_exists="append")
+    assert texts(etl, "plain_kg", "kg", "id = 5") == ["3.5"]
+
+
+def test_an_append_with_commas_nothing_explains_reads_thousands_and_says_so(etl: Workspace, files: Path) -> None:
+    etl.load(write(files / "n1.csv", "id,n\n1,17\n2,40\n"), table="counts_n", if_exists="replace")
+    report = etl.load(write(files / "n2.csv", 'id,n\n3,"1,234"\n4,5\n'), table="counts_n", if_exists="append")
+    assert texts(etl, "counts_n", "n") == ["17", "40", "1234", "5"]
+    assert any(w.startswith("n: 1 value like 1,234 read with a thousands comma: neither the source") for w in report.warnings)

@@ -131,27 +131,31 @@ def history(conn: Connection, database: str, limit: int = 50) -> pd.DataFrame:
 
 
 DATE_ORDER = "date_order"  # a key of ``details``: {column: "day-first" | "month-first"}
+DECIMAL_COMMA = "commas"  # a key of ``details``: {column: "decimal" | "thousands"}, how its numbers use commas
 
 
-def date_orders(conn: Connection, database: str, name: str, limit: int = 50) -> dict[str, bool]:
-    """The day/month order each date column of ``database.name`` was last read in, as
-    recorded by its successful loads (``details``' :data:`DATE_ORDER`), newest first back to
-    the load that created or replaced the table: column -> month-first. Empty when nothing
-    is recorded (the audit table is missing, or no load saw a 01/02/2024-like date)."""
+def conventions(conn: Connection, database: str, name: str, limit: int = 50) -> dict[str, dict[str, str]]:
+    """How the columns of ``database.name`` were last read, as recorded by its successful
+    loads, newest first back to the load that created or replaced the table: for each key of
+    ``details`` (:data:`DATE_ORDER`, :data:`DECIMAL_COMMA`), column -> what was recorded.
+    Empty when nothing is recorded (the audit table is missing, or no load saw a 01/02/2024-like
+    date or a number with a comma)."""
+    out: dict[str, dict[str, str]] = {DATE_ORDER: {}, DECIMAL_COMMA: {}}
     if not _exists(conn, database):
-        return {}
+        return out
     q = (exp.select("mode", "details").from_(table(database, AUDIT_TABLE))
          .where(exp.and_(exp.column("target").eq(exp.Literal.string(f"{database}.{name}")),
                          exp.column("status").eq(exp.Literal.string("ok"))))
          .order_by(exp.Ordered(this=exp.column("started_at"), desc=True)).limit(int(limit)))
-    out: dict[str, bool] = {}
     for mode, details in engine.read(conn, q).itertuples(index=False):
         try:
-            recorded = json.loads(str(details)).get(DATE_ORDER) or {}
-        except (ValueError, AttributeError):
-            recorded = {}
-        for column, order in recorded.items():
-            out.setdefault(str(column), order == "month-first")
+            found = json.loads(str(details))
+        except ValueError:
+            found = {}
+        for key, seen in out.items():
+            recorded = found.get(key) if isinstance(found, dict) else None
+            for column, value in (recorded if isinstance(recorded, dict) else {}).items():
+                seen.setdefault(str(column), str(value))
         if mode in ("create", "replace"):  # what came before described another table
             break
     return out

@@ -576,7 +576,7 @@ def decide(
             continue
         # "2,125" reads as 2.125 where the column's unambiguous values are mostly decimal commas
         # ("0,5", "1.234,56"), as 2125 where they are thousands or there are none
-        dcomma, thousands, ambiguous = (int(row.get(_alias(i, w), 0) or 0) for w in ("dcomma", "thousands", "ambiguous"))
+        dcomma, thousands, ambiguous = comma_counts(row, i)
         comma = dcomma > thousands
         chosen, failures = None, 0
         for j, k in enumerate(kinds):
@@ -669,26 +669,35 @@ def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
 
 
 def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool,
-                 orders: dict[str, bool] | None = None) -> list[ColumnPlan]:
+                 orders: dict[str, bool] | None = None, commas: dict[str, bool] | None = None) -> list[ColumnPlan]:
     """Plans for appending to an existing table: each source column cast to the target column
     of the same name (the caller has matched the names); date columns read in the day/month
-    order ``orders`` gives (the table's, as recorded), else day-first. The load's counts
-    then say whether the source shows the other order (:func:`reordered`)."""
+    order ``orders`` gives (the table's, as recorded), else day-first; number columns with the
+    decimal commas ``commas`` gives (likewise), else thousands commas. The load's counts then
+    say whether the source shows otherwise (:func:`reordered`)."""
     types = dict(target)
-    orders = orders or {}
+    orders, commas = orders or {}, commas or {}
     plans = []
     for i, rc in enumerate(columns):
         t = types[rc.name]
         kind = kind_of(t) if rc.text else "kept"
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, t.startswith(("Nullable", "LowCardinality(Nullable")),
                                 i, fix_encoding=text_source and kind == "text",
-                                us_dates=kind in ("date", "datetime") and orders.get(rc.name, False)))
+                                us_dates=kind in ("date", "datetime") and orders.get(rc.name, False),
+                                decimal_comma=kind in NUMBER_KINDS and commas.get(rc.name, False)))
     return plans
+
+
+def comma_counts(row: dict[str, Any], i: int) -> tuple[int, int, int]:
+    """Column ``i``'s values with a comma: (only a decimal comma, only thousands, either)."""
+    dcomma, thousands, ambiguous = (int(row.get(_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
+    return dcomma, thousands, ambiguous
 
 
 def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
     """Append ``plans`` whose date columns the load's counts (``row``) ask to read in the other
-    day/month order (its own evidence outweighs the order assumed), or an empty list."""
+    day/month order, or whose numbers to read with the other use of commas (the source's own
+    evidence outweighs what was assumed), or an empty list."""
     out, changed = [], False
     for p in plans:
         if p.kind in ("date", "datetime"):
@@ -696,6 +705,11 @@ def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
             us = month_first(dmy, mdy, default=p.us_dates)
             if us != p.us_dates:
                 p, changed = replace(p, us_dates=us), True
+        elif p.kind in NUMBER_KINDS:
+            dcomma, thousands, _ = comma_counts(row, p.index)
+            comma = dcomma > thousands if dcomma or thousands else p.decimal_comma  # as decide() reads a new column
+            if comma != p.decimal_comma:
+                p, changed = replace(p, decimal_comma=comma), True
         out.append(p)
     return out if changed else []
 

@@ -56,6 +56,7 @@ from .infer import (
     raw_name,
     LADDERS,
     MAX_BAD_SHARE,
+    NUMBER_KINDS,
     ROW_NAME,
     SAMPLE_ROWS,
     ColumnPlan,
@@ -73,6 +74,7 @@ from .infer import (
     order_key,
     kind_of,
     present_name,
+    comma_counts,
     reordered,
     same_plan,
     sample_query,
@@ -239,30 +241,40 @@ def _check_share(plans: list[ColumnPlan], rows: int, share: float, database: str
             )
 
 
-def _date_order(plans: list[ColumnPlan], counts: dict[str, Any], inherited: dict[str, bool]) -> dict[str, str]:
-    """The day/month order of each date column that the data showed or the table had, for the
-    audit (:func:`audit.date_orders` reads it back on the next append)."""
-    out = {}
+def _conventions(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[str, bool],
+                 commas: dict[str, bool]) -> dict[str, dict[str, str]]:
+    """How each column was read where the data showed it or the table had it, for the audit
+    (:func:`audit.conventions` reads it back on the next append): the day/month order of
+    date columns, and whether numbers' commas are decimal or thousands ones."""
+    out: dict[str, dict[str, str]] = {audit.DATE_ORDER: {}, audit.DECIMAL_COMMA: {}}
     for p in plans:
-        shown = any(order_counts(counts, p.index)[:2])
-        if p.kind in ("date", "datetime") and (shown or p.name in inherited):
-            out[p.name] = "month-first" if p.us_dates else "day-first"
-    return out
+        if p.kind in ("date", "datetime") and (any(order_counts(counts, p.index)[:2]) or p.name in orders):
+            out[audit.DATE_ORDER][p.name] = "month-first" if p.us_dates else "day-first"
+        if p.kind in NUMBER_KINDS and (any(comma_counts(counts, p.index)[:2]) or p.name in commas):
+            out[audit.DECIMAL_COMMA][p.name] = "decimal" if p.decimal_comma else "thousands"
+    return {k: v for k, v in out.items() if v}
 
 
-def _order_warnings(plans: list[ColumnPlan], counts: dict[str, Any], inherited: dict[str, bool]) -> list[str]:
-    """An append's day/month order, where it is not plain: both orders in the source (the
-    minority rejected), or 01/02/2024-like dates that nothing orders (read day-first)."""
+def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[str, bool],
+                     commas: dict[str, bool]) -> list[str]:
+    """An append's reading of dates and numbers, where it is not plain: both day/month orders
+    in the source (the minority rejected), 01/02/2024-like dates that nothing orders (read
+    day-first), or 1,234-like numbers that nothing says the commas of (read as thousands)."""
     out = []
     for p in plans:
-        if p.kind not in ("date", "datetime"):
-            continue
-        dmy, mdy, dm = order_counts(counts, p.index)
-        if dmy and mdy:
-            out.append(f"{p.name}: {both_orders(dmy, mdy, p.us_dates)}")
-        elif dm and not dmy and not mdy and p.name not in inherited:
-            out.append(f"{p.name}: {dm:,} dates like 01/02/2024 read day-first (February 1st): neither the source "
-                       "nor the table's recorded loads show the day/month order")
+        if p.kind in ("date", "datetime"):
+            dmy, mdy, dm = order_counts(counts, p.index)
+            if dmy and mdy:
+                out.append(f"{p.name}: {both_orders(dmy, mdy, p.us_dates)}")
+            elif dm and not dmy and not mdy and p.name not in orders:
+                out.append(f"{p.name}: {dm:,} dates like 01/02/2024 read day-first (February 1st): neither the "
+                           "source nor the table's recorded loads show the day/month order")
+        elif p.kind in NUMBER_KINDS:
+            dcomma, thousands, ambiguous = comma_counts(counts, p.index)
+            if ambiguous and not dcomma and not thousands and p.name not in commas:
+                out.append(f"{p.name}: {ambiguous:,} value{'s' if ambiguous != 1 else ''} like 1,234 read with a "
+                           "thousands comma: neither the source nor the table's recorded loads show whether the "
+                           "column's commas are decimal ones")
     return out
 
 
@@ -1013,11 +1025,16 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
 
     appending = target.exists and mode in ("append", "upsert")
     orders: dict[str, bool] = {}
+    commas: dict[str, bool] = {}
     if appending:
         _check_columns(raw, target)
-        dated = any(kind_of(t) in ("date", "datetime") for _, t in target.columns or [])
-        orders = audit.date_orders(conn, database, name) if dated else {}  # the table's day/month order
-        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, orders=orders)
+        read_as = {kind_of(t) for _, t in target.columns or []}
+        recorded = audit.conventions(conn, database, name) if read_as & {"date", "datetime", *NUMBER_KINDS} else {}
+        # the table's day/month orders and decimal commas, as its earlier loads read them
+        orders = {k: v == "month-first" for k, v in recorded.get(audit.DATE_ORDER, {}).items()}
+        commas = {k: v == "decimal" for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
+        plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, orders=orders,
+                             commas=commas)
         plans = [replace(p, key=p.name in keys) for p in plans]
         counting = {p.index: (p.kind,) for p in plans if p.kind not in ("text",)}
         sample: dict[str, Any] = {}
@@ -1049,11 +1066,15 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         bar.check()
         if appending:
             again = reordered(plans, counts) if attempt < MAX_ATTEMPTS else []
-            if again:  # the source shows the other day/month order: read it so
+            if again:  # the source shows the other day/month order, or use of commas: read it so
                 run.notes += [f"{b.name}: the source's dates are {'month' if b.us_dates else 'day'}-first "
                               f"({'January 13th is 01/13' if b.us_dates else '13th January is 13/01'}), unlike the "
                               "order assumed (the table's earlier loads', or day-first): loaded again in that order"
                               for a, b in zip(plans, again) if a.us_dates != b.us_dates]
+                run.notes += [f"{b.name}: the source's numbers use {'decimal' if b.decimal_comma else 'thousands'} "
+                              f"commas ({'2,5 is two and a half' if b.decimal_comma else '1,250 is one thousand two hundred and fifty'}), "
+                              "unlike what was assumed (the table's earlier loads', or thousands): loaded again so"
+                              for a, b in zip(plans, again) if a.decimal_comma != b.decimal_comma]
                 for t in (stage, rejected_stage):
                     conn.command(exp.Drop(tables=[table(database, t)], kind="TABLE", exists=True))
                     scratch.tables.remove(t)
@@ -1088,10 +1109,8 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.entry.columns = [(p.name, p.type) for p in plans]
     run.warnings += run.notes + [f"{p.name}: {p.note}" for p in plans if p.note]
     if appending:
-        run.warnings += _order_warnings(plans, counts, orders)
-    recorded = _date_order(plans, counts, orders)
-    if recorded:
-        run.entry.details[audit.DATE_ORDER] = recorded
+        run.warnings += _append_warnings(plans, counts, orders, commas)
+    run.entry.details.update(_conventions(plans, counts, orders, commas))
     bad8 = {p.name: int(counts.get(f"c{p.index}_bad8", 0) or 0) for p in plans if p.kind == "text"}
     run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
     named = list(dict.fromkeys(t.lower() for t in raw.null_tokens if t))  # "NA" for NA, na, Na
