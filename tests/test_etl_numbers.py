@@ -117,3 +117,13 @@ def test_an_append_with_commas_nothing_explains_reads_thousands_and_says_so(etl:
     report = etl.load(write(files / "n2.csv", 'id,n\n3,"1,234"\n4,5\n'), table="counts_n", if_exists="append")
     assert texts(etl, "counts_n", "n") == ["17", "40", "1234", "5"]
     assert any(w.startswith("n: 1 value like 1,234 read with a thousands comma: neither the source") for w in report.warnings)
+
+
+def test_points_group_thousands_in_a_column_of_decimal_commas(etl: Workspace, files: Path) -> None:
+    """Where "1.234,5" shows that points group thousands, "1.234" is 1234 and "2.500.000" two and
+    a half million (they were 1.234 and a rejected value); "7.5" cannot group thousands: 7.5."""
+    body = "id;kg\n" + "".join(f"{i};{i},5\n" for i in range(1, 101)) + "101;1.234\n102;2.500.000\n103;1.234,5\n104;7.5\n"
+    report = etl.load(write(files / "dots.csv", body), table="dots", if_exists="replace")
+    assert dict(report.columns)["kg"] == "Float64" and report.rows_rejected == 0
+    assert texts(etl, "dots", "kg", "id > 100") == ["1234", "2500000", "1234.5", "7.5"]
+    assert texts(etl, "dots", "kg", "id < 3") == ["1.5", "2.5"]

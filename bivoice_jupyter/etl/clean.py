@@ -60,6 +60,9 @@ THOUSANDS = "^[^0-9,]*[1-9][0-9]{0,2}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
 # or "1234,567" (a thousands group has one to three digits, the first not 0)
 DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
                  "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
+# thousands points and no comma ("1.234", "2.500.000"): in a column of decimal commas, where
+# a point groups thousands ("1.234,56"), one thousand two hundred and thirty-four
+DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3})+[^0-9,.]*$"
 # either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
@@ -134,15 +137,18 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     thousands separators), currency and percent signs and spaces removed, a decimal comma read
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
     ``1,234`` is one thousand two hundred and thirty-four, unless ``comma``: the column's other
-    values use decimal commas, and it is 1.234), and an accounting negative ``(12.50)`` read as
-    ``-12.50``. ``v`` should be a column: it appears several times; ``kind``: its
-    :func:`comma_kind`, computed already (a column)."""
+    values use decimal commas, and it is 1.234; there, points group thousands, so ``1.234`` and
+    ``2.500.000`` are whole numbers, while ``7.5`` keeps its point), and an accounting negative
+    ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times;
+    ``kind``: its :func:`comma_kind`, computed already (a column)."""
     k = comma_kind(v) if kind is None else kind
     as_point = fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit("."))
     thousands = (THOUSANDS_MANY,) if comma else (THOUSANDS_MANY, THOUSANDS_ONE)
     decimal = (DECIMAL_ONLY, THOUSANDS_ONE) if comma else (DECIMAL_ONLY,)
+    dotted = [exp.and_(exp.EQ(this=k.copy(), expression=lit(NO_COMMA)), matches(v, DOTTED_THOUSANDS)),
+              fn("replaceAll", v, lit("."), lit(""))] if comma else []
     no_commas = fn("multiIf", k.isin(*map(lit, thousands)), fn("replaceAll", v, lit(","), lit("")),
-                   k.copy().isin(*map(lit, decimal)), as_point, v)
+                   k.copy().isin(*map(lit, decimal)), as_point, *dotted, v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character; an ASCII value
     # (no byte beyond one per character) takes the byte-wise translate, twice as fast, of the
     # same characters less those that are not ASCII
