@@ -257,6 +257,8 @@ def test_an_excel_url_is_downloaded_and_read_as_a_workbook(etl: Workspace, http_
     assert list(preview.rows.columns) == ["order_id", "amount"] and preview.details["format"] == "Excel (downloaded)"
     packed = etl.load(f"http://{http_root}/packed.xlsx.gz", table="web_xlsx_gz", if_exists="replace")
     assert packed.rows_loaded == 3
+    with pytest.raises(SourceError, match="packed.xlsx has no sheet 'Missing'"):  # named as the URL names it
+        etl.load(f"http://{http_root}/packed.xlsx.gz", table="web_xlsx_gz_none", sheet="Missing")
     with pytest.raises(SourceError, match="book.xlsx has no sheet 'Missing'") as caught:
         etl.load(f"http://{http_root}/book.xlsx", table="web_xlsx_none", sheet="Missing")
     assert "Orders, Notes" in caught.value.hint

@@ -315,6 +315,16 @@ def date_order(v: exp.Expression) -> exp.Expression:
               matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
 
 
+# a time of day followed by a time-zone offset or name: "10:00+02:00", "10:00:00.5 -0500", "10:00Z", "10:00 UTC"
+TZ_OFFSET = "[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?(Z|[Uu][Tt][Cc]|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def has_offset(v: exp.Expression) -> exp.Expression:
+    """A moment written with a time-zone offset, which the parser converts to the database's
+    time zone. A pattern only for values with a colon (a time)."""
+    return exp.and_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)), matches(v.copy(), TZ_OFFSET))
+
+
 def has_time(moment: exp.Expression) -> exp.Expression:
     """A parsed moment with a time of day. Compared with its own day (``Date32``, 1900-2299 and
     beyond) brought back to DateTime64: ``toStartOfDay`` returns a 32-bit DateTime, clamped to

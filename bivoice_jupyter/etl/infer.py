@@ -518,6 +518,8 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         if p.kind in ("date", "datetime"):
             moment = c.col(fast_name(i))
             out.count(_alias(i, "time"), c.has_time(moment))
+            if p.kind == "datetime":  # converted from their own offsets: said in the report
+                out.count(_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v)))
             # the day/month order: evidence for each (the other's contradictions), 01/02-like
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern

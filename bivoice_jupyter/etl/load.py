@@ -255,6 +255,20 @@ def _conventions(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[s
     return {k: v for k, v in out.items() if v}
 
 
+def _offset_warnings(plans: list[ColumnPlan], counts: dict[str, Any]) -> list[str]:
+    """Moments written with a time-zone offset ("10:00+02:00", "10:00Z"): the parser converts
+    them to the database's time zone, where the others are read as its local time."""
+    out = []
+    for p in plans:
+        k = int(counts.get(f"c{p.index}_tz", 0) or 0) if p.kind == "datetime" else 0
+        if k:
+            rest = int(counts.get(f"c{p.index}_n", 0) or 0) - p.failures - k
+            out.append(f"{p.name}: {k:,} value{'s' if k != 1 else ''} with a time-zone offset (such as +02:00 or Z) "
+                       "converted to the database's time zone"
+                       + (f"; {rest:,} without one read as its local time" if rest > 0 else ""))
+    return out
+
+
 def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[str, bool],
                      commas: dict[str, bool]) -> list[str]:
     """An append's reading of dates and numbers, where it is not plain: both day/month orders
@@ -1108,6 +1122,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.plans = plans
     run.entry.columns = [(p.name, p.type) for p in plans]
     run.warnings += run.notes + [f"{p.name}: {p.note}" for p in plans if p.note]
+    run.warnings += _offset_warnings(plans, counts)
     if appending:
         run.warnings += _append_warnings(plans, counts, orders, commas)
     run.entry.details.update(_conventions(plans, counts, orders, commas))

@@ -795,6 +795,7 @@ class Url(Source):
             suffix = self._suffix() if self._suffix() in EXCEL_SUFFIXES else \
                 ".xls" if sample.startswith(b"\xd0\xcf\x11\xe0") else ".xlsx"
             name = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path)).name
+            name = Path(name).stem if Path(name).suffix.lower() in _COMPRESSION else name  # book.xlsx of book.xlsx.gz
             path = _download(self.url, scratch.file(suffix, name=name), self.label)
             raw = Excel(path, self.options).open(conn, scratch, progress, stage=stage)
             raw.details = {**raw.details, "format": "Excel (downloaded)"}
