@@ -50,6 +50,14 @@ def test_integers_beyond_int64_after_the_sample_replan_exact(etl: Workspace, fil
     assert texts(etl, "late_big", "n", "id >= 10500")[:2] == [str(10**19), str(10**19 + 1)]
 
 
+def test_integers_beyond_int64_in_a_column_empty_in_the_sample_are_int128(etl: Workspace, files: Path) -> None:
+    body = "id,big\n" + "".join(f"{i},\n" for i in range(10_500)) + "".join(
+        f"{10_500 + i},{12345678901234567890 + i}\n" for i in range(50))
+    report = etl.load(write(files / "empty_then_big.csv", body), table="empty_big", if_exists="replace")
+    assert dict(report.columns)["big"] == "Nullable(Int128)" and report.rows_rejected == 0
+    assert texts(etl, "empty_big", "big", "id >= 10500")[:2] == ["12345678901234567890", "12345678901234567891"]
+
+
 def test_integers_too_long_for_any_exact_type_stay_text(etl: Workspace, files: Path) -> None:
     """ClickHouse would read a 41-digit value into an Int128 modulo 2^128, and a Float64 would round it."""
     body = "id,n\n" + "".join(f"{i},{10**40 + i}\n" for i in range(50))

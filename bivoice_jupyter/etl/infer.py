@@ -50,7 +50,8 @@ LADDERS: dict[str, tuple[str, ...]] = {
     "datetime": ("datetime",),
     "text": (),
 }
-UNKNOWN = ("int", "float", "date", "bool")  # a column with no values in the sample: counted each
+# a column with no values in the sample: counted each (Int128 after Int64, as for integers)
+UNKNOWN = ("int", "wide", "float", "date", "bool")
 INNER = {"int": "Int64", "float": "Float64", "bool": "Bool", "date": "Date32", "datetime": "DateTime64(3)",
          "decimal": "Decimal(18, 6)", "wide": "Int128"}
 STEP_KIND = {"wide": "int"}  # a ladder step that is another kind's cast at a wider type
@@ -499,7 +500,7 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         v = p.text_value()
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
-                out.count(_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, k, INNER[k]))))
+                out.count(_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
