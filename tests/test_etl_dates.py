@@ -133,13 +133,14 @@ def test_append_of_times_to_a_date_column_rejects_them(etl: Workspace, files: Pa
 
 def test_moments_with_a_time_zone_offset_are_converted_and_the_report_says_so(etl: Workspace, files: Path) -> None:
     path = csv(files, "tz.csv", "id,d\n1,2024-01-05T10:00:00+02:00\n2,2024-01-05T10:00:00Z\n"
-                                "3,2024-01-05 10:00:00\n4,2024-01-05T10:00:00.250-0500\n5,2024-01-05 11:30 UTC\n")
+                                "3,2024-01-05 10:00:00\n4,2024-01-05T10:00:00.250-0500\n5,2024-01-05 11:30 UTC\n"
+                                "6,2024-01-05 10:00:00 UTC+2\n")
     report = etl.load(path, table="tz", if_exists="replace")
     assert dict(report.columns)["d"] == "DateTime64(3)" and report.rows_rejected == 0
     assert stored(etl, "tz") == ["2024-01-05 08:00:00.000", "2024-01-05 10:00:00.000", "2024-01-05 10:00:00.000",
-                                 "2024-01-05 15:00:00.250", "2024-01-05 11:30:00.000"]
+                                 "2024-01-05 15:00:00.250", "2024-01-05 11:30:00.000", "2024-01-05 08:00:00.000"]
     assert [w for w in report.warnings if w.startswith("d:")] == [
-        "d: 4 values with a time-zone offset (such as +02:00 or Z) converted to the database's time zone; "
+        "d: 5 values with a time-zone offset (such as +02:00 or Z) converted to the database's time zone; "
         "1 without one read as its local time"]
     plain = etl.load(csv(files, "naive.csv", "id,d\n1,2024-01-05 10:00:00\n2,2024-01-06 11:00:00\n"), table="naive",
                      if_exists="replace")

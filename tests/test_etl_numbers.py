@@ -128,10 +128,18 @@ def test_an_append_with_commas_nothing_explains_reads_thousands_and_says_so(etl:
 
 
 def test_points_group_thousands_in_a_column_of_decimal_commas(etl: Workspace, files: Path) -> None:
-    """Where "1.234,5" shows that points group thousands, "1.234" is 1234 and "2.500.000" two and
-    a half million (they were 1.234 and a rejected value); "7.5" cannot group thousands: 7.5."""
+    """Where values show decimal commas ("12,5", "1.234,5"), "2.500.000" is two and a half
+    million (it was rejected), in a Float64 and in a Decimal column; a lone "1.234" or "7.5" keeps
+    its point, as in a column of point decimals with one stray "0,5", whose "2.037" is no 2037."""
     body = "id;kg\n" + "".join(f"{i};{i},5\n" for i in range(1, 101)) + "101;1.234\n102;2.500.000\n103;1.234,5\n104;7.5\n"
     report = etl.load(write(files / "dots.csv", body), table="dots", if_exists="replace")
     assert dict(report.columns)["kg"] == "Float64" and report.rows_rejected == 0
-    assert texts(etl, "dots", "kg", "id > 100") == ["1234", "2500000", "1234.5", "7.5"]
+    assert texts(etl, "dots", "kg", "id > 100") == ["1.234", "2500000", "1234.5", "7.5"]
     assert texts(etl, "dots", "kg", "id < 3") == ["1.5", "2.5"]
+    money = "id;eur\n" + "".join(f"{i};{i},50 €\n" for i in range(1, 101)) + "101;2.500.000 €\n102;1.234,56 €\n"
+    report = etl.load(write(files / "dots_eur.csv", money), table="dots_eur", if_exists="replace")
+    assert dict(report.columns)["eur"] == "Decimal(18, 2)" and report.rows_rejected == 0
+    assert texts(etl, "dots_eur", "eur", "id > 100") == ["2500000", "1234.56"]
+    stray = "id;v\n" + "".join(f"{i};{i % 9 + 1}.{i % 1000:03d}\n" for i in range(1, 1000)) + "1000;0,5\n"
+    etl.load(write(files / "stray.csv", stray), table="stray", if_exists="replace")
+    assert texts(etl, "stray", "v", "id IN (1, 2, 1000)") == ["2.001", "3.002", "0.5"]

@@ -264,16 +264,35 @@ def test_an_excel_url_is_downloaded_and_read_as_a_workbook(etl: Workspace, http_
     assert "Orders, Notes" in caught.value.hint
 
 
+def _zipped(name: str, data: bytes) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(name, data)
+    return buf.getvalue()
+
+
 def test_a_broken_or_oversized_excel_url_fails_clearly_and_creates_nothing(etl: Workspace, http_root: str,
-                                                                          monkeypatch) -> None:
+                                                                          files: Path, monkeypatch) -> None:
     with pytest.raises(SourceError, match="broken.xlsx could not be read as a spreadsheet"):
         etl.load(f"http://{http_root}/broken.xlsx", table="web_broken")
+    (files / "cut.xlsx.gz").write_bytes((files / "packed.xlsx.gz").read_bytes()[:-200])
+    with pytest.raises(SourceError, match="ends before its gzip stream does") as caught:
+        etl.load(f"http://{http_root}/cut.xlsx.gz", table="web_cut")
+    assert "network" in caught.value.hint
+    (files / "data.zip").write_bytes(_zipped("data.csv", b"id,v\n1,2\n"))
+    with pytest.raises(SourceError, match="data.zip is a zip archive, not a workbook") as caught:
+        etl.load(f"http://{http_root}/data.zip", table="web_zip")
+    assert "unzip" in caught.value.hint
     monkeypatch.setattr(sources, "MAX_DOWNLOAD", 1000)
-    with pytest.raises(SourceError, match="larger than 1,000 bytes") as caught:
-        etl.load(f"http://{http_root}/book.xlsx", table="web_big")
-    assert "save it as CSV" in caught.value.hint
+    for name in ("book.xlsx", "packed.xlsx.gz"):  # counted as unpacked: a small body can unpack to gigabytes
+        with pytest.raises(SourceError, match="larger than 1,000 bytes") as caught:
+            etl.load(f"http://{http_root}/{name}", table="web_big")
+        assert "save it as CSV" in caught.value.hint
     tables = {r[0] for r in etl._conn.client.query("SELECT name FROM system.tables").result_rows}
-    assert not {"web_broken", "web_big"} & tables and not [t for t in tables if t.startswith("_bivoice_stage")]
+    assert not {"web_broken", "web_cut", "web_zip", "web_big"} & tables and not [t for t in tables if t.startswith("_bivoice_stage")]
 
 
 def test_a_json_key_first_seen_late_is_loaded_from_a_url(etl: Workspace, http_root: str) -> None:

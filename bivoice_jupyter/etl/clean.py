@@ -60,9 +60,10 @@ THOUSANDS = "^[^0-9,]*[1-9][0-9]{0,2}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
 # or "1234,567" (a thousands group has one to three digits, the first not 0)
 DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
                  "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
-# thousands points and no comma ("1.234", "2.500.000"): in a column of decimal commas, where
-# a point groups thousands ("1.234,56"), one thousand two hundred and thirty-four
-DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3})+[^0-9,.]*$"
+# two or more thousands points and no comma ("2.500.000", which no decimal point explains): in a
+# column of decimal commas ("1.234,56"), two and a half million. A lone "1.234" stays 1.234: a
+# column of point decimals with a stray "0,5" would otherwise read all its "2.037" as 2037.
+DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3}){2,}[^0-9,.]*$"
 # either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
@@ -137,8 +138,8 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     thousands separators), currency and percent signs and spaces removed, a decimal comma read
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
     ``1,234`` is one thousand two hundred and thirty-four, unless ``comma``: the column's other
-    values use decimal commas, and it is 1.234; there, points group thousands, so ``1.234`` and
-    ``2.500.000`` are whole numbers, while ``7.5`` keeps its point), and an accounting negative
+    values use decimal commas, and it is 1.234; there, ``2.500.000`` is a whole number, while
+    ``7.5`` and ``1.234`` keep their point), and an accounting negative
     ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times;
     ``kind``: its :func:`comma_kind`, computed already (a column)."""
     k = comma_kind(v) if kind is None else kind
@@ -231,7 +232,12 @@ def separator(t: exp.Expression, *, comma: bool = False) -> exp.Expression:
     """The position of ``t``'s decimal separator (0: none): its first point, or with ``comma``
     the last of its first comma and its first point (``1.234,5678``: the comma)."""
     dot = fn("position", t, lit("."))
-    return fn("greatest", fn("position", t, lit(",")), dot) if comma else dot
+    if not comma:
+        return dot
+    # "2.500.000" in a column of decimal commas: its points group thousands (see number())
+    grouped = exp.and_(exp.GT(this=fn("position", t.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
+                              expression=lit(0)), matches(t.copy(), DOTTED_THOUSANDS))
+    return if_(grouped, lit(0), fn("greatest", fn("position", t.copy(), lit(",")), dot))
 
 
 def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expression | None = None,
@@ -315,14 +321,18 @@ def date_order(v: exp.Expression) -> exp.Expression:
               matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
 
 
-# a time of day followed by a time-zone offset or name: "10:00+02:00", "10:00:00.5 -0500", "10:00Z", "10:00 UTC"
-TZ_OFFSET = "[0-9]:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?(Z|[Uu][Tt][Cc]|GMT|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# a time of day (then perhaps AM/PM) followed by a time-zone offset or name: "10:00+02:00",
+# "10:00:00.5 -0500", "10:00 +2", "T10+02:00", "100000Z", "10:00 UTC", "10:00 UTC+2", "10:00 PM EST"
+TZ_OFFSET = ("[0-9]( *[AaPp][Mm])? *([Zz]|(?i:utc|gmt)([+-][0-9]{1,2}(:?[0-9]{2})?)?|[A-Z]{3,4}"
+             "|[+-][0-9]{1,2}(:?[0-9]{2})?)$")
 
 
 def has_offset(v: exp.Expression) -> exp.Expression:
-    """A moment written with a time-zone offset, which the parser converts to the database's
-    time zone. A pattern only for values with a colon (a time)."""
-    return exp.and_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)), matches(v.copy(), TZ_OFFSET))
+    """A moment written with a time-zone offset or zone name, which the parser converts to the
+    database's time zone. A pattern only for values with a time (a colon, or a T)."""
+    timed = exp.or_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)),
+                    exp.GT(this=fn("position", v.copy(), lit("T")), expression=lit(0)))
+    return exp.and_(timed, matches(v.copy(), TZ_OFFSET))
 
 
 def has_time(moment: exp.Expression) -> exp.Expression:

@@ -146,10 +146,7 @@ class ColumnPlan:
         of a date (kept at DateTime64(3), so that times of day can be counted)."""
         if self.kind in ("date", "datetime"):
             return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
-        quick = None if self.kind == "kept" else c.fast(self.raw(), self.kind, self.inner)
-        if quick is not None and self.decimal_comma:  # "1.234" is 1234 here: points go to clean.number
-            return c.if_(exp.GT(this=c.fn("position", self.raw(), c.lit(".")), expression=c.lit(0)), exp.Null(), quick)
-        return quick
+        return None if self.kind == "kept" else c.fast(self.raw(), self.kind, self.inner)
 
     def cleaned(self) -> exp.Expression:
         """The value as the target column receives it (Nullable; NULL when it failed), over the
@@ -282,8 +279,12 @@ def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
     return layer(digits, items, "_cast")
 
 
-def _alias(i: int, what: str) -> str:
+def stat_alias(i: int, what: str) -> str:
+    """The name of column ``i``'s count ``what`` in the sample's and the load's counts."""
     return f"c{i}_{what}"
+
+
+_alias = stat_alias
 
 
 def _count(cond: exp.Expression) -> exp.Expression:

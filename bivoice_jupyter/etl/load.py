@@ -76,6 +76,7 @@ from .infer import (
     present_name,
     comma_counts,
     reordered,
+    stat_alias,
     same_plan,
     sample_query,
     stats_parts,
@@ -260,9 +261,9 @@ def _offset_warnings(plans: list[ColumnPlan], counts: dict[str, Any]) -> list[st
     them to the database's time zone, where the others are read as its local time."""
     out = []
     for p in plans:
-        k = int(counts.get(f"c{p.index}_tz", 0) or 0) if p.kind == "datetime" else 0
+        k = int(counts.get(stat_alias(p.index, "tz"), 0) or 0) if p.kind == "datetime" else 0
         if k:
-            rest = int(counts.get(f"c{p.index}_n", 0) or 0) - p.failures - k
+            rest = int(counts.get(stat_alias(p.index, "n"), 0) or 0) - p.failures - k
             out.append(f"{p.name}: {k:,} value{'s' if k != 1 else ''} with a time-zone offset (such as +02:00 or Z) "
                        "converted to the database's time zone"
                        + (f"; {rest:,} without one read as its local time" if rest > 0 else ""))

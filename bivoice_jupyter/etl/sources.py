@@ -34,6 +34,7 @@ import bz2
 import codecs
 import csv
 import datetime as dt
+import http.client
 import io
 import lzma
 import math
@@ -658,8 +659,8 @@ def _urlopen(url: str, headers: dict[str, str]) -> Any:
 def _read(resp: Any, size: int, label: str) -> bytes:
     try:
         return resp.read(size)
-    except OSError as exc:  # a reset connection or a timeout in the middle of the body
-        raise SourceError(f"Reading {label} broke off: {exc}.", hint="check the network and load it again") from None
+    except (OSError, http.client.HTTPException) as exc:  # a reset connection, a timeout, a body cut short
+        raise SourceError(f"Reading {label} broke off: {exc!r}.", hint="check the network and load it again") from None
 
 
 def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
@@ -675,25 +676,43 @@ MAX_DOWNLOAD = 1 << 30  # a workbook fetched whole from a URL (the engine reads 
 def _download(url: str, dest: Path, label: str) -> Path:
     """The whole body at ``url`` in ``dest`` (a scratch file, removed with the load's scratch
     whatever happens), decompressed where it is gzip, bzip2 or xz."""
-    limit = MAX_DOWNLOAD
+    limit, step = MAX_DOWNLOAD, 1 << 20
+    got = 0
+
+    def write(data: bytes) -> None:
+        nonlocal got
+        got += len(data)
+        if got > limit:
+            most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+            raise SourceError(f"{label} is larger than {most}, the most a workbook is downloaded for.",
+                              hint="download it yourself and load the file, or save it as CSV or Parquet")
+        f.write(data)
+
     with _urlopen(url, {}) as resp, open(dest, "wb") as f:
-        first = _read(resp, 1 << 20, label)
-        magic = next((m for b, m in _MAGIC if first.startswith(b)), None)
+        chunk = _read(resp, step, label)
+        magic = next((m for b, m in _MAGIC if chunk.startswith(b)), None)
         unpack = _DECOMPRESS[magic]() if magic else None
-        got, chunk = 0, first
         while chunk:
-            if unpack is not None:
+            if unpack is None:
+                write(chunk)
+            else:  # at most a step of output at a time: a small body can unpack to gigabytes
                 try:
-                    chunk = unpack.decompress(chunk)
+                    while not unpack.eof:
+                        out = unpack.decompress(chunk, step)
+                        write(out)
+                        chunk = unpack.unconsumed_tail if magic == "gzip" else b""
+                        # more to come: input held back, or output the step cut short
+                        more = bool(chunk) or len(out) == step if magic == "gzip" else not unpack.needs_input
+                        if not more or (not out and not chunk):
+                            break
                 except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
                     raise SourceError(f"{label} could not be read as {magic}: {exc}.") from None
-            got += len(chunk)
-            if got > limit:
-                most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
-                raise SourceError(f"{label} is larger than {most}, the most a workbook is downloaded for.",
-                                  hint="download it yourself and load the file, or save it as CSV or Parquet")
-            f.write(chunk)
-            chunk = _read(resp, 1 << 20, label)
+                if unpack.eof:  # anything after the compressed stream is not the workbook
+                    break
+            chunk = _read(resp, step, label)
+        if unpack is not None and not unpack.eof:
+            raise SourceError(f"{label} ends before its {magic} stream does: the download was cut short.",
+                              hint="check the network and load it again")
     return dest
 
 
@@ -774,9 +793,12 @@ class Url(Source):
         if self.options.fmt:
             return {"tsv": "csv"}.get(self.options.fmt.lower(), self.options.fmt.lower())
         suffix = self._suffix()
-        if suffix in EXCEL_SUFFIXES or sample[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0") or "spreadsheet" in content_type \
-                or "ms-excel" in content_type:
+        if suffix in EXCEL_SUFFIXES or "spreadsheet" in content_type or "ms-excel" in content_type \
+                or sample[:4] == b"\xd0\xcf\x11\xe0":
             return "excel"
+        if sample[:4] == b"PK\x03\x04":  # a zip: a workbook names its parts near the start
+            return "excel" if any(m in sample for m in (b"[Content_Types].xml", b"xl/", b"opendocument.spreadsheet")) \
+                else "zip"
         if suffix in PARQUET_SUFFIXES or sample[:4] == b"PAR1" or "parquet" in content_type:
             return "parquet"
         if suffix in JSON_SUFFIXES or "json" in content_type:
@@ -800,6 +822,9 @@ class Url(Source):
             raw = Excel(path, self.options).open(conn, scratch, progress, stage=stage)
             raw.details = {**raw.details, "format": "Excel (downloaded)"}
             return raw
+        if fmt == "zip":
+            raise SourceError(f"{self.label} is a zip archive, not a workbook.",
+                              hint="unzip it and load the files inside (CSV, JSON, Parquet or Excel)")
         if fmt not in ("csv", "json", "parquet"):
             raise SourceError(f"{self.label} is {fmt!r}, which cannot be read from a URL (CSV/TSV, JSON, Parquet and "
                               "Excel can).", hint="pass fmt='csv', 'json', 'parquet' or 'excel'")
