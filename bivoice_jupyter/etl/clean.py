@@ -321,9 +321,10 @@ def date_order(v: exp.Expression) -> exp.Expression:
               matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
 
 
-# a time of day (then perhaps AM/PM) followed by a time-zone offset or name: "10:00+02:00",
-# "10:00:00.5 -0500", "10:00 +2", "T10+02:00", "100000Z", "10:00 UTC", "10:00 UTC+2", "10:00 PM EST"
-TZ_OFFSET = ("[0-9]( *[AaPp][Mm])? *([Zz]|(?i:utc|gmt)([+-][0-9]{1,2}(:?[0-9]{2})?)?|[A-Z]{3,4}"
+# a time of day (then perhaps AM/PM) followed by a time-zone offset or a name the parser knows:
+# "10:00+02:00", "10:00:00.5 -0500", "10:00 +2", "T10+02:00", "100000Z", "10:00 UTC", "10:00 UTC+2",
+# "10:00 PM MSK" (it reads no other name: "EST" fails, "FRI" is a weekday it skips)
+TZ_OFFSET = ("[0-9]( *[AaPp][Mm])? *([Zz]|(?i:utc|gmt)([+-][0-9]{1,2}(:?[0-9]{2})?)?|MSK"
              "|[+-][0-9]{1,2}(:?[0-9]{2})?)$")
 
 

@@ -673,6 +673,39 @@ def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
 MAX_DOWNLOAD = 1 << 30  # a workbook fetched whole from a URL (the engine reads no Excel): at most 1 GiB
 
 
+class _Streams:
+    """A decompressor for a body of one or more gzip, bzip2 or xz streams put together (pbzip2,
+    bgzip or ``cat`` make them): each stream ended, the next one starts on what follows."""
+
+    def __init__(self, magic: str) -> None:
+        self.magic, self.one = magic, _DECOMPRESS[magic]()
+
+    @property
+    def eof(self) -> bool:
+        return self.one.eof
+
+
+def _unpack(unpack: _Streams, data: bytes, step: int, write: Any) -> None:
+    """Feed ``data`` to ``unpack``, writing at most ``step`` bytes of output at a time (a small
+    body can unpack to gigabytes, which ``write`` refuses past its limit)."""
+    gzip = unpack.magic == "gzip"
+    while True:
+        if unpack.one.eof:
+            data = unpack.one.unused_data + data
+            if not data:
+                return  # the stream is complete unless more follows
+            unpack.one = _DECOMPRESS[unpack.magic]()
+        out = unpack.one.decompress(data, step)
+        write(out)
+        if unpack.one.eof:  # what follows the stream is in unused_data (zlib keeps it in the tail too)
+            data = b""
+            continue
+        data = unpack.one.unconsumed_tail if gzip else b""
+        # more to come from what was given: input held back, or output the step cut short
+        if not (data or len(out) == step if gzip else not unpack.one.needs_input):
+            return
+
+
 def _download(url: str, dest: Path, label: str) -> Path:
     """The whole body at ``url`` in ``dest`` (a scratch file, removed with the load's scratch
     whatever happens), decompressed where it is gzip, bzip2 or xz."""
@@ -691,25 +724,19 @@ def _download(url: str, dest: Path, label: str) -> Path:
     with _urlopen(url, {}) as resp, open(dest, "wb") as f:
         chunk = _read(resp, step, label)
         magic = next((m for b, m in _MAGIC if chunk.startswith(b)), None)
-        unpack = _DECOMPRESS[magic]() if magic else None
+        unpack = _Streams(magic) if magic else None
         while chunk:
             if unpack is None:
                 write(chunk)
-            else:  # at most a step of output at a time: a small body can unpack to gigabytes
+            else:
                 try:
-                    while not unpack.eof:
-                        out = unpack.decompress(chunk, step)
-                        write(out)
-                        chunk = unpack.unconsumed_tail if magic == "gzip" else b""
-                        # more to come: input held back, or output the step cut short
-                        more = bool(chunk) or len(out) == step if magic == "gzip" else not unpack.needs_input
-                        if not more or (not out and not chunk):
-                            break
+                    _unpack(unpack, chunk, step, write)
                 except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
                     raise SourceError(f"{label} could not be read as {magic}: {exc}.") from None
-                if unpack.eof:  # anything after the compressed stream is not the workbook
-                    break
             chunk = _read(resp, step, label)
+        if resp.length:  # fewer bytes than its Content-Length (http.client returns them without a word)
+            raise SourceError(f"{label} ends before the server said it would: the download was cut short.",
+                              hint="check the network and load it again")
         if unpack is not None and not unpack.eof:
             raise SourceError(f"{label} ends before its {magic} stream does: the download was cut short.",
                               hint="check the network and load it again")
