@@ -284,8 +284,6 @@ def stat_alias(i: int, what: str) -> str:
     return f"c{i}_{what}"
 
 
-_alias = stat_alias
-
 
 def _count(cond: exp.Expression) -> exp.Expression:
     return c.fn("countIf", cond)
@@ -311,33 +309,33 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     for i, rc in enumerate(columns):
         raw = c.col(raw_name(i))
         if not rc.text:
-            parts.append(_count(c.is_null(raw)).as_(_alias(i, "nulls"), copy=False))
+            parts.append(_count(c.is_null(raw)).as_(stat_alias(i, "nulls"), copy=False))
             continue
         v = c.col(value_name(i))
         moment = c.col(fast_name(i))
         digits = c.col(digits_name(i))
         comma = _comma_class(v, c.col(comma_name(i)))  # one class per value (ClickHouse computes it once)
         parts += [
-            exp.Count(this=v).as_(_alias(i, "n"), copy=False),
-            exp.Count(this=c.slow(v, "int", "Int64", digits=digits)).as_(_alias(i, "int"), copy=False),
-            exp.Count(this=c.slow(v, "int", INNER["wide"], digits=digits)).as_(_alias(i, "wide"), copy=False),
-            exp.Count(this=c.slow(v, "float", "Float64", digits=digits)).as_(_alias(i, "float"), copy=False),
-            exp.Count(this=c.boolean(v)).as_(_alias(i, "bool"), copy=False),
-            exp.Count(this=moment).as_(_alias(i, "date"), copy=False),
-            _count(c.has_time(moment)).as_(_alias(i, "time"), copy=False),
-            _count(c.matches(v, c.MONEY)).as_(_alias(i, "money"), copy=False),
-            _count(_lead0(v)).as_(_alias(i, "lead0"), copy=False),
-            c.fn("uniqCombined", v).as_(_alias(i, "distinct"), copy=False),
-            _scale(raw).as_(_alias(i, "scale"), copy=False),
-            _scale(raw, comma=True).as_(_alias(i, "comma_scale"), copy=False),
-            *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(_alias(i, what), copy=False)
+            exp.Count(this=v).as_(stat_alias(i, "n"), copy=False),
+            exp.Count(this=c.slow(v, "int", "Int64", digits=digits)).as_(stat_alias(i, "int"), copy=False),
+            exp.Count(this=c.slow(v, "int", INNER["wide"], digits=digits)).as_(stat_alias(i, "wide"), copy=False),
+            exp.Count(this=c.slow(v, "float", "Float64", digits=digits)).as_(stat_alias(i, "float"), copy=False),
+            exp.Count(this=c.boolean(v)).as_(stat_alias(i, "bool"), copy=False),
+            exp.Count(this=moment).as_(stat_alias(i, "date"), copy=False),
+            _count(c.has_time(moment)).as_(stat_alias(i, "time"), copy=False),
+            _count(c.matches(v, c.MONEY)).as_(stat_alias(i, "money"), copy=False),
+            _count(_lead0(v)).as_(stat_alias(i, "lead0"), copy=False),
+            c.fn("uniqCombined", v).as_(stat_alias(i, "distinct"), copy=False),
+            _scale(raw).as_(stat_alias(i, "scale"), copy=False),
+            _scale(raw, comma=True).as_(stat_alias(i, "comma_scale"), copy=False),
+            *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(stat_alias(i, what), copy=False)
               for k, what in COMMA_CLASSES.items()],
         ]
         order = c.date_order(v)  # one class per value
-        parts += [_count(exp.EQ(this=order, expression=c.lit(c.SHOWS_DAY_FIRST))).as_(_alias(i, "dmy"), copy=False),
-                  _count(exp.EQ(this=order.copy(), expression=c.lit(c.SHOWS_MONTH_FIRST))).as_(_alias(i, "mdy"), copy=False)]
+        parts += [_count(exp.EQ(this=order, expression=c.lit(c.SHOWS_DAY_FIRST))).as_(stat_alias(i, "dmy"), copy=False),
+                  _count(exp.EQ(this=order.copy(), expression=c.lit(c.SHOWS_MONTH_FIRST))).as_(stat_alias(i, "mdy"), copy=False)]
         if text_source:
-            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(_alias(i, "bad8"), copy=False))
+            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(stat_alias(i, "bad8"), copy=False))
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     parts.append(exp.Count(this=exp.Star()).as_("rows"))
@@ -384,24 +382,24 @@ def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> d
     for i, rc in enumerate(columns):
         if not rc.text:
             continue
-        n = int(row[_alias(i, "n")])
+        n = int(row[stat_alias(i, "n")])
         enough = n * (1 - share)
 
         def ok(what: str, i: int = i, enough: float = enough) -> bool:
-            return int(row[_alias(i, what)]) >= enough
+            return int(row[stat_alias(i, what)]) >= enough
 
         if n == 0:
             out[i] = "unknown"
         elif ok("bool"):
             out[i] = "bool"
-        elif int(row[_alias(i, "lead0")]) and ok("float"):
+        elif int(row[stat_alias(i, "lead0")]) and ok("float"):
             out[i] = "text"  # 007, 02134: codes, not numbers
         elif ok("wide"):  # Int64, or Int128 where it is too small (never a lossy Float64)
             out[i] = "int"
         elif ok("float"):
-            out[i] = "decimal" if int(row[_alias(i, "money")]) else "float"
+            out[i] = "decimal" if int(row[stat_alias(i, "money")]) else "float"
         elif ok("date"):
-            out[i] = "datetime" if int(row[_alias(i, "time")]) else "date"
+            out[i] = "datetime" if int(row[stat_alias(i, "time")]) else "date"
         else:
             out[i] = "text"
     return out
@@ -414,11 +412,11 @@ def from_sample(row: dict[str, Any], columns: list[RawColumn], cands: dict[int, 
     for i, rc in enumerate(columns):
         if not rc.text:
             continue
-        n = int(row[_alias(i, "n")])
+        n = int(row[stat_alias(i, "n")])
         ok = {"int": "int", "wide": "wide", "float": "float", "decimal": "float", "bool": "bool", "date": "date",
               "datetime": "date"}
         for j, k in enumerate(LADDERS.get(cands[i], ())):
-            out[_alias(i, f"fail{j}")] = n - int(row[_alias(i, ok[k])])
+            out[stat_alias(i, f"fail{j}")] = n - int(row[stat_alias(i, ok[k])])
     return out
 
 
@@ -487,21 +485,21 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         i = p.index
         raw = p.raw()
         if p.kind == "kept":
-            out.count(_alias(i, "nulls"), c.is_null(raw))
-            out.count(_alias(i, "fail0"), exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i)))))
+            out.count(stat_alias(i, "nulls"), c.is_null(raw))
+            out.count(stat_alias(i, "fail0"), exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i)))))
             continue
         present = c.col(present_name(i))
-        out.count(_alias(i, "n"), present)
+        out.count(stat_alias(i, "n"), present)
         if p.kind == "text":  # values read as missing for being a null token ("NA"), not for being empty
             written = c.fn("notEmpty", c.fn("trimBoth", c.fn("ifNull", raw, c.lit("")), c.lit(c.WHITESPACE)))
-            out.count(_alias(i, "tokens"), exp.and_(exp.not_(present), written))
+            out.count(stat_alias(i, "tokens"), exp.and_(exp.not_(present), written))
         if text_source:
-            out.count(_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw)))
+            out.count(stat_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw)))
         kinds = ladders.get(i, ())
         v = p.text_value()
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
-                out.count(_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
+                out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
@@ -514,36 +512,36 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             for j, x in enumerate(kinds[1:], 1):
                 steps += [c.not_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma, digits=p.digits())),
                           c.lit(j)]
-            out.classes(_alias(i, "step"), c.fn("multiIf", *steps, c.lit(len(kinds))) if len(kinds) > 1 else
+            out.classes(stat_alias(i, "step"), c.fn("multiIf", *steps, c.lit(len(kinds))) if len(kinds) > 1 else
                         c.if_(head, c.lit(1), c.lit(0)),
-                        {_alias(i, f"fail{j}"): (">", j) for j in range(len(kinds))})
+                        {stat_alias(i, f"fail{j}"): (">", j) for j in range(len(kinds))})
         if p.kind in ("date", "datetime"):
             moment = c.col(fast_name(i))
-            out.count(_alias(i, "time"), c.has_time(moment))
+            out.count(stat_alias(i, "time"), c.has_time(moment))
             if p.kind == "datetime":  # converted from their own offsets: said in the report
-                out.count(_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v)))
+                out.count(stat_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v)))
             # the day/month order: evidence for each (the other's contradictions), 01/02-like
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
             # per value; two more for 01/02-like ones; one for failed ones.
             against = exp.EQ(this=c.date_order(v), expression=c.lit(c.SHOWS_DAY_FIRST if p.us_dates else c.SHOWS_MONTH_FIRST))
-            out.classes(_alias(i, "order"), c.date_order(v),
-                        {_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), _alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST),
-                         _alias(i, "dm"): (">", c.NOT_DAY_MONTH)})
-            out.count(_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
+            out.classes(stat_alias(i, "order"), c.date_order(v),
+                        {stat_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), stat_alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST),
+                         stat_alias(i, "dm"): (">", c.NOT_DAY_MONTH)})
+            out.count(stat_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
         if p.kind in NUMBER_KINDS:
             # per value: a position() and a comparison (the pattern runs on values like "0..."),
             # and a NULL test (the rest only on values the cheap cast could not read)
-            out.count(_alias(i, "lead0"), _lead0(v))
+            out.count(stat_alias(i, "lead0"), _lead0(v))
             # a value with a comma never passes the cheap cast: every such value has its kind
-            out.classes(_alias(i, "comma"), _comma_class(v, c.col(comma_name(i))),
-                        {_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
+            out.classes(stat_alias(i, "comma"), _comma_class(v, c.col(comma_name(i))),
+                        {stat_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
         if p.kind == "decimal":
-            out.most(_alias(i, "scale"), _places(raw))
-            out.most(_alias(i, "comma_scale"), _places(raw, comma=True))
+            out.most(stat_alias(i, "scale"), _places(raw))
+            out.most(stat_alias(i, "comma_scale"), _places(raw, comma=True))
             # values that failed for their decimal places alone: a wider scale reads them
             finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma, digits=p.digits())
-            out.count(_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
+            out.count(stat_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
     return out
 
 
@@ -568,15 +566,15 @@ def decide(
     plans: list[ColumnPlan] = []
     for i, rc in enumerate(columns):
         if not rc.text:
-            nulls = int(row[_alias(i, "nulls")])
+            nulls = int(row[stat_alias(i, "nulls")])
             t = rc.type if nulls else unwrap(rc.type)
             if not nulls and rc.type.startswith("LowCardinality("):
                 t = f"LowCardinality({unwrap(rc.type)})"
             plans.append(ColumnPlan(rc.name, rc.source, rc.type, "kept", t,
                                     t.startswith(("Nullable", "LowCardinality(Nullable")), i, nulls=nulls))
             continue
-        n = int(row[_alias(i, "n")])
-        fix = text_source and int(row.get(_alias(i, "bad8"), 0) or 0) > 0
+        n = int(row[stat_alias(i, "n")])
+        fix = text_source and int(row.get(stat_alias(i, "bad8"), 0) or 0) > 0
         kinds = ladders.get(i, ())
         if n == 0 or not kinds:
             plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix, "no values" if n == 0 else ""))
@@ -589,10 +587,10 @@ def decide(
         for j, k in enumerate(kinds):
             if comma and ambiguous and k in ("int", "wide"):
                 continue  # counted as thousands, the ambiguous values are fractions now
-            f = int(row.get(_alias(i, f"fail{j}"), n) or 0)
+            f = int(row.get(stat_alias(i, f"fail{j}"), n) or 0)
             if k == "decimal" and j == 0:  # too many decimal places for the planned scale: a wider one
-                f -= int(row.get(_alias(i, "finer"), 0) or 0)
-            if k == "int" and kinds[j + 1 : j + 2] == ("wide",) and int(row.get(_alias(i, f"fail{j + 1}"), n) or 0) < f:
+                f -= int(row.get(stat_alias(i, "finer"), 0) or 0)
+            if k == "int" and kinds[j + 1 : j + 2] == ("wide",) and int(row.get(stat_alias(i, f"fail{j + 1}"), n) or 0) < f:
                 continue  # integers beyond Int64 are not bad values: Int128 holds them
             if k in ("date", "datetime"):  # counted in one day/month order: in the one chosen
                 f += against_order(row, i)
@@ -600,13 +598,13 @@ def decide(
                 chosen, failures = k, f
                 break
         if chosen is None:
-            worst = int(row.get(_alias(i, "fail0"), n) or 0)
+            worst = int(row.get(stat_alias(i, "fail0"), n) or 0)
             plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix,
                                     "" if kinds == UNKNOWN else
                                     f"kept as text: {worst:,} of {n:,} values ({worst / n:.1%}) are not "
                                     f"{INNER.get(kinds[0], kinds[0])}, above the {share:.0%} threshold"))
             continue
-        lead0 = int(row.get(_alias(i, "lead0"), 0) or 0)
+        lead0 = int(row.get(stat_alias(i, "lead0"), 0) or 0)
         if lead0 and chosen in (*NUMBER_KINDS, "wide"):  # as in the sample (candidates): 007 is a code
             plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix,
                                     f"kept as text: {lead0:,} values have a leading zero (codes like 007)"))
@@ -616,13 +614,13 @@ def decide(
             note = (f"{ambiguous:,} values like 1,234 read with a thousands comma (no value shows whether "
                     "the column's commas are decimal ones)")
         if kind == "decimal":
-            scale = int(row.get(_alias(i, "comma_scale" if comma else "scale"), 0) or 0)
+            scale = int(row.get(stat_alias(i, "comma_scale" if comma else "scale"), 0) or 0)
             if scale > MAX_SCALE:
                 kind, inner = "float", "Float64"
             else:
                 inner = f"Decimal(18, {max(scale, 2)})"
         if kind in ("date", "datetime"):
-            kind = "datetime" if int(row.get(_alias(i, "time"), 0) or 0) else "date"
+            kind = "datetime" if int(row.get(stat_alias(i, "time"), 0) or 0) else "date"
             inner = INNER[kind]
             dmy, mdy, _ = order_counts(row, i)
             us = month_first(dmy, mdy)
@@ -650,7 +648,7 @@ def month_first(dmy: int, mdy: int, default: bool = False) -> bool:
 def order_counts(row: dict[str, Any], i: int) -> tuple[int, int, int]:
     """Column ``i``'s date values that show day-first, that show month-first, and that look
     like 01/02/2024 (the last counted while loading only)."""
-    return tuple(int(row.get(_alias(i, k), 0) or 0) for k in ("dmy", "mdy", "dm"))  # type: ignore[return-value]
+    return tuple(int(row.get(stat_alias(i, k), 0) or 0) for k in ("dmy", "mdy", "dm"))  # type: ignore[return-value]
 
 
 def both_orders(dmy: int, mdy: int, us: bool) -> str:
@@ -664,7 +662,7 @@ def against_order(row: dict[str, Any], i: int) -> int:
     picks: the values contradicting it, less those that failed for contradicting the order the
     count was made in (``swap``; none in the sample, whose parse reads either order)."""
     dmy, mdy, _ = order_counts(row, i)
-    return (dmy if month_first(dmy, mdy) else mdy) - int(row.get(_alias(i, "swap"), 0) or 0)
+    return (dmy if month_first(dmy, mdy) else mdy) - int(row.get(stat_alias(i, "swap"), 0) or 0)
 
 
 def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
@@ -697,7 +695,7 @@ def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, tex
 
 def comma_counts(row: dict[str, Any], i: int) -> tuple[int, int, int]:
     """Column ``i``'s values with a comma: (only a decimal comma, only thousands, either)."""
-    dcomma, thousands, ambiguous = (int(row.get(_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
+    dcomma, thousands, ambiguous = (int(row.get(stat_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
     return dcomma, thousands, ambiguous
 
 
@@ -708,7 +706,7 @@ def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
     out, changed = [], False
     for p in plans:
         if p.kind in ("date", "datetime"):
-            dmy, mdy = int(row.get(_alias(p.index, "dmy"), 0) or 0), int(row.get(_alias(p.index, "mdy"), 0) or 0)
+            dmy, mdy = int(row.get(stat_alias(p.index, "dmy"), 0) or 0), int(row.get(stat_alias(p.index, "mdy"), 0) or 0)
             us = month_first(dmy, mdy, default=p.us_dates)
             if us != p.us_dates:
                 p, changed = replace(p, us_dates=us), True
@@ -726,8 +724,8 @@ def counted(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
     rows = int(row["rows"])
     out = []
     for p in plans:
-        fails = int(row.get(_alias(p.index, "fail0"), 0) or 0)
-        nulls = int(row[_alias(p.index, "nulls")]) if p.kind == "kept" else rows - int(row[_alias(p.index, "n")])
+        fails = int(row.get(stat_alias(p.index, "fail0"), 0) or 0)
+        nulls = int(row[stat_alias(p.index, "nulls")]) if p.kind == "kept" else rows - int(row[stat_alias(p.index, "n")])
         if not p.nullable and p.kind != "text":
             fails = max(fails - nulls, 0)  # counted apart: a missing value in a column that is not Nullable
         out.append(ColumnPlan(**{**p.__dict__, "failures": fails, "nulls": nulls}))

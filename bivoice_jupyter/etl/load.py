@@ -207,7 +207,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
     # with infer=False text stays plain String (no LowCardinality either)
-    distinct = {i: int(row.get(f"c{i}_distinct", 0) or 0) for i in cands} if infer else {}
+    distinct = {i: int(row.get(stat_alias(i, "distinct"), 0) or 0) for i in cands} if infer else {}
     plans = decide(from_sample(row, raw.columns, cands), raw.columns, ladders, share, text_source=raw.text_source,
                    distinct=distinct)
     if raw.text_source:  # repair stray non-UTF-8 values in text columns wherever they turn up
@@ -1127,7 +1127,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     if appending:
         run.warnings += _append_warnings(plans, counts, orders, commas)
     run.entry.details.update(_conventions(plans, counts, orders, commas))
-    bad8 = {p.name: int(counts.get(f"c{p.index}_bad8", 0) or 0) for p in plans if p.kind == "text"}
+    bad8 = {p.name: int(counts.get(stat_alias(p.index, "bad8"), 0) or 0) for p in plans if p.kind == "text"}
     run.warnings += [f"{n}: {k:,} values were not UTF-8 and were read as Windows-1252" for n, k in bad8.items() if k]
     named = list(dict.fromkeys(t.lower() for t in raw.null_tokens if t))  # "NA" for NA, na, Na
     shown = [next(t for t in raw.null_tokens if t.lower() == low) for low in named[:5]]
@@ -1135,7 +1135,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
     run.warnings += [f"{p.name}: {k:,} {'value was a null token' if k == 1 else 'values were null tokens'} ({tokens}) "
                      "and were read as missing; "
                      "null_tokens= (%etl --null-tokens) keeps such values"
-                     for p in plans if p.kind == "text" and (k := int(counts.get(f"c{p.index}_tokens", 0) or 0))]
+                     for p in plans if p.kind == "text" and (k := int(counts.get(stat_alias(p.index, "tokens"), 0) or 0))]
     if extra_rows:
         run.warnings.append(f"{extra_rows:,} {_rows_had(extra_rows)} more fields than the header and {_were(extra_rows)} rejected")
     short_rows = int(counts.get("short", 0) or 0)
