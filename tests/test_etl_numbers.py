@@ -143,3 +143,13 @@ def test_points_group_thousands_in_a_column_of_decimal_commas(etl: Workspace, fi
     stray = "id;v\n" + "".join(f"{i};{i % 9 + 1}.{i % 1000:03d}\n" for i in range(1, 1000)) + "1000;0,5\n"
     etl.load(write(files / "stray.csv", stray), table="stray", if_exists="replace")
     assert texts(etl, "stray", "v", "id IN (1, 2, 1000)") == ["2.001", "3.002", "0.5"]
+
+
+def test_point_decimals_outweigh_a_stray_decimal_comma(etl: Workspace, files: Path) -> None:
+    """A column of point decimals with one "0,5" in it: its "1,234" values are thousands (they
+    were read as 1.234, the stray value alone deciding that the column used decimal commas)."""
+    body = "id;v\n" + "".join(f"{i};{i}.5\n" for i in range(1, 101)) + "101;0,5\n102;1,234\n103;2,500\n"
+    report = etl.load(write(files / "stray_comma.csv", body), table="stray_comma", if_exists="replace")
+    assert dict(report.columns)["v"] == "Float64" and report.rows_rejected == 0
+    assert texts(etl, "stray_comma", "v", "id > 99") == ["100.5", "0.5", "1234", "2500"]
+    assert not [w for w in report.warnings if "thousands comma" in w]  # the point decimals said so

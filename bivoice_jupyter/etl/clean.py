@@ -115,6 +115,18 @@ def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple
 
 # how a value writes its commas (:func:`comma_kind`)
 NO_COMMA, DECIMAL_ONLY, THOUSANDS_MANY, THOUSANDS_ONE, OTHER_COMMA = 0, 1, 2, 3, 4
+# and, for a column's evidence, a value with no comma whose one point no thousands group
+# explains ("1.5", "12.25", "1234.5678"): a point decimal (see infer.decide)
+POINT_DECIMAL = 5
+
+
+def point_decimal(v: exp.Expression) -> exp.Expression:
+    """One point, not followed by exactly three characters: three position() calls and a length."""
+    dot = fn("position", v, lit("."))
+    return exp.and_(exp.GT(this=dot, expression=lit(0)),
+                    exp.NEQ(this=exp.Sub(this=fn("length", v.copy()), expression=dot.copy()), expression=lit(3)),
+                    exp.EQ(this=fn("position", v.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
+                           expression=lit(0)))
 
 
 def comma_kind(v: exp.Expression) -> exp.Expression:

@@ -342,17 +342,20 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     return exp.select(*parts, copy=False).from_(b, copy=False)
 
 
-COMMA_CLASSES = {c.DECIMAL_ONLY: "dcomma", c.THOUSANDS_MANY: "thousands", c.THOUSANDS_ONE: "ambiguous"}
+COMMA_CLASSES = {c.DECIMAL_ONLY: "dcomma", c.THOUSANDS_MANY: "thousands", c.THOUSANDS_ONE: "ambiguous",
+                 c.POINT_DECIMAL: "points"}
 
 
 def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
     """How a value with a comma writes its number, from its :func:`clean.comma_kind` (a column),
     one of :data:`COMMA_CLASSES`: only a decimal comma (``0,5``, ``0,500``, ``1.234,56``), only
     thousands (``1,234,567``, ``1,234.50``), either (the ambiguous ``1,234``, see
-    :func:`decide`); 0 otherwise. A point after the comma says thousands, whatever else
-    the value holds."""
+    :func:`decide`); for a value without a comma, a point decimal (``1.5``:
+    :func:`clean.point_decimal`); 0 otherwise. A point after the comma says thousands,
+    whatever else the value holds."""
     point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=c.fn("position", v, c.lit(",")))
-    return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), c.lit(0), point_after, c.lit(c.THOUSANDS_MANY),
+    no_comma = c.if_(c.point_decimal(v.copy()), c.lit(c.POINT_DECIMAL), c.lit(0))
+    return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), no_comma, point_after, c.lit(c.THOUSANDS_MANY),
                 exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), kind.copy())
 
 
@@ -580,9 +583,10 @@ def decide(
             plans.append(_text_plan(rc, i, rows, n, distinct.get(i), fix, "no values" if n == 0 else ""))
             continue
         # "2,125" reads as 2.125 where the column's unambiguous values are mostly decimal commas
-        # ("0,5", "1.234,56"), as 2125 where they are thousands or there are none
-        dcomma, thousands, ambiguous = comma_counts(row, i)
-        comma = dcomma > thousands
+        # ("0,5", "1.234,56"), as 2125 where they are thousands, point decimals ("1.5": a stray
+        # "0,5" among them turned every "1,234" into 1.234) or there are none
+        dcomma, thousands, ambiguous, points = comma_counts(row, i)
+        comma = dcomma > thousands + points
         chosen, failures = None, 0
         for j, k in enumerate(kinds):
             if comma and ambiguous and k in ("int", "wide"):
@@ -610,7 +614,7 @@ def decide(
                                     f"kept as text: {lead0:,} values have a leading zero (codes like 007)"))
             continue
         kind, inner, note, us = STEP_KIND.get(chosen, chosen), INNER[chosen], "", False
-        if kind in NUMBER_KINDS and ambiguous and not dcomma and not thousands:
+        if kind in NUMBER_KINDS and ambiguous and not dcomma and not thousands and not points:
             note = (f"{ambiguous:,} values like 1,234 read with a thousands comma (no value shows whether "
                     "the column's commas are decimal ones)")
         if kind == "decimal":
@@ -693,10 +697,11 @@ def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, tex
     return plans
 
 
-def comma_counts(row: dict[str, Any], i: int) -> tuple[int, int, int]:
-    """Column ``i``'s values with a comma: (only a decimal comma, only thousands, either)."""
-    dcomma, thousands, ambiguous = (int(row.get(stat_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
-    return dcomma, thousands, ambiguous
+def comma_counts(row: dict[str, Any], i: int) -> tuple[int, int, int, int]:
+    """Column ``i``'s values with a comma (only a decimal comma, only thousands, either) and
+    its point decimals without one (:data:`COMMA_CLASSES`)."""
+    dcomma, thousands, ambiguous, points = (int(row.get(stat_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
+    return dcomma, thousands, ambiguous, points
 
 
 def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
@@ -711,8 +716,9 @@ def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
             if us != p.us_dates:
                 p, changed = replace(p, us_dates=us), True
         elif p.kind in NUMBER_KINDS:
-            dcomma, thousands, _ = comma_counts(row, p.index)
-            comma = dcomma > thousands if dcomma or thousands else p.decimal_comma  # as decide() reads a new column
+            dcomma, thousands, ambiguous, points = comma_counts(row, p.index)
+            shown = dcomma or thousands or (points and ambiguous)  # point decimals alone change no reading
+            comma = dcomma > thousands + points if shown else p.decimal_comma  # as decide() reads a new column
             if comma != p.decimal_comma:
                 p, changed = replace(p, decimal_comma=comma), True
         out.append(p)

@@ -285,8 +285,8 @@ def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: di
                 out.append(f"{p.name}: {dm:,} dates like 01/02/2024 read day-first (February 1st): neither the "
                            "source nor the table's recorded loads show the day/month order")
         elif p.kind in NUMBER_KINDS:
-            dcomma, thousands, ambiguous = comma_counts(counts, p.index)
-            if ambiguous and not dcomma and not thousands and p.name not in commas:
+            dcomma, thousands, ambiguous, points = comma_counts(counts, p.index)
+            if ambiguous and not dcomma and not thousands and not points and p.name not in commas:
                 out.append(f"{p.name}: {ambiguous:,} value{'s' if ambiguous != 1 else ''} like 1,234 read with a "
                            "thousands comma: neither the source nor the table's recorded loads show whether the "
                            "column's commas are decimal ones")
