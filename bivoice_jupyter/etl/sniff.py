@@ -32,6 +32,11 @@ PREAMBLE_LINES = 10  # at most this many lines above the header are taken for a 
 DELIMITERS = (",", ";", "\t", "|")
 COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
+
+def uncompressed(path: Path) -> Path:
+    """``path`` less its compression suffix, if any: ``x.csv`` of ``x.csv.gz``."""
+    return path.with_suffix("") if path.suffix.lower() in COMPRESSED else path
+
 _NUMBER = re.compile(r"^\(?[-+]?[$€£¥]?\s?\d[\d,. ]*%?\)?$")
 _DATE = re.compile(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?$")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8"),
@@ -286,7 +291,7 @@ def sniff(path: Path, *, encoding: str | None = None, delimiter: str | None = No
         text = text.replace("\r", "\n")
     if len(sample) == SAMPLE_BYTES and "\n" in text:
         text = text[: text.rfind("\n") + 1]  # drop the row cut in half at the sample's end
-    suffix = path.suffix.lower() if path.suffix.lower() not in COMPRESSED else Path(path.stem).suffix.lower()
+    suffix = uncompressed(path).suffix.lower()
     if delimiter is not None and len(delimiter) != 1:
         raise SourceError(f"delimiter must be one character, not {delimiter!r}.")
     delim = delimiter or detect_delimiter(text, suffix)

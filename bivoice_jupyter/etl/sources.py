@@ -62,7 +62,7 @@ from . import engine
 from .infer import RawColumn
 from .names import DIALECT, STAGE_PREFIX, check_names, clean_names, ident, qualified, table
 from .progress import Progress
-from .sniff import COMPRESSED, HEADER_ROWS, TextFormat, detect_header, find_start, open_binary, sniff
+from .sniff import COMPRESSED, HEADER_ROWS, TextFormat, detect_header, find_start, open_binary, sniff, uncompressed
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".tab", ".dat")
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -799,7 +799,7 @@ class Url(Source):
     def _suffix(self) -> str:
         """The URL path's suffix, a compression suffix aside (``.csv`` of ``x.csv.gz``)."""
         path = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))
-        return (Path(path.stem) if path.suffix.lower() in _COMPRESSION else path).suffix.lower()
+        return uncompressed(path).suffix.lower()
 
     def _compression(self, sample: bytes, content_encoding: str) -> tuple[str | None, bytes]:
         """The compression the engine reads the URL with (``None``: the engine tells from the
@@ -844,7 +844,7 @@ class Url(Source):
             suffix = self._suffix() if self._suffix() in EXCEL_SUFFIXES else \
                 ".xls" if sample.startswith(b"\xd0\xcf\x11\xe0") else ".xlsx"
             name = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path)).name
-            name = Path(name).stem if Path(name).suffix.lower() in _COMPRESSION else name  # book.xlsx of book.xlsx.gz
+            name = uncompressed(Path(name)).name  # book.xlsx of book.xlsx.gz
             path = _download(self.url, scratch.file(suffix, name=name), self.label)
             raw = Excel(path, self.options).open(conn, scratch, progress, stage=stage)
             raw.details = {**raw.details, "format": "Excel (downloaded)"}
@@ -1400,9 +1400,7 @@ def resolve(source: Any, options: ReadOptions) -> Source:
         if path.is_dir():
             raise SourceError(f"{path} is a folder, not a file.")
         path = path.resolve()
-        suffix = path.suffix.lower()
-        if suffix in COMPRESSED:
-            suffix = Path(path.stem).suffix.lower()
+        suffix = uncompressed(path).suffix.lower()
         fmt = (options.fmt or "").lower()
         if path.stat().st_size == 0:
             raise SourceError(f"{path} is empty.", hint="a CSV needs at least a header row")
