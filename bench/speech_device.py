@@ -64,20 +64,17 @@ def gpus() -> int:
 
 
 def make_clips(folder: Path) -> list[Path]:
-    """The questions and the paragraph as 16 kHz mono WAVs, spoken by espeak-ng, resampled by sox."""
-    missing = [t for t in ("espeak-ng", "sox") if shutil.which(t) is None]
-    if missing:
-        raise SystemExit(f"bench: {' and '.join(missing)} missing; install with `sudo apt-get install espeak-ng sox`, "
-                         "or pass --clips with WAV files made elsewhere.")
+    """The questions and the paragraph as 16 kHz mono WAVs (``q<i>.wav``, ``long.wav``), spoken
+    as bench/pipeline_latency.py speaks its questions."""
+    from pipeline_latency import require_tools, speak
+
+    require_tools()
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i, text in enumerate((*QUESTIONS, PARAGRAPH)):
-        raw, path = folder / f"raw{i}.wav", folder / (f"q{i}.wav" if text != PARAGRAPH else "long.wav")
-        subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
-        subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", str(path)], check=True)
+    paths = [speak(text, folder, i) for i, text in enumerate(QUESTIONS)]
+    long = speak(PARAGRAPH, folder, len(QUESTIONS)).rename(folder / "long.wav")
+    for raw in folder.glob("raw*.wav"):
         raw.unlink()
-        paths.append(path)
-    return paths
+    return [*paths, long]
 
 
 def _seconds(path: Path) -> float:

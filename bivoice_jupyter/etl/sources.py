@@ -129,8 +129,7 @@ class Scratch:
         if self._dir is None:
             self._dir = Path(tempfile.mkdtemp(prefix="bivoice-etl-"))
         plain = re.fullmatch(r"[\w.() -]{1,120}", name) and name.lower().endswith(suffix) and not name.startswith(".")
-        path = self._dir / name if plain else self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
-        return path if not path.exists() else self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
+        return self._dir / name if plain else self._dir / f"{uuid.uuid4().hex[:8]}{suffix}"
 
     def cleanup(self) -> list[str]:
         """Drop every staging table and temporary file; returns what could not be removed."""
@@ -841,7 +840,8 @@ class Url(Source):
         fmt = self._format(content_type, sample)
         if fmt == "excel":  # the engine reads no workbook: fetched whole, then read as a local one
             progress.step("downloading " + self.label)
-            suffix = self._suffix() if self._suffix() in EXCEL_SUFFIXES else \
+            suffix = self._suffix()
+            suffix = suffix if suffix in EXCEL_SUFFIXES else \
                 ".xls" if sample.startswith(b"\xd0\xcf\x11\xe0") else ".xlsx"
             name = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path)).name
             name = uncompressed(Path(name)).name  # book.xlsx of book.xlsx.gz
