@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
+
 from bivoice_jupyter import Workspace
 
 
@@ -153,3 +155,40 @@ def test_point_decimals_outweigh_a_stray_decimal_comma(etl: Workspace, files: Pa
     assert dict(report.columns)["v"] == "Float64" and report.rows_rejected == 0
     assert texts(etl, "stray_comma", "v", "id > 99") == ["100.5", "0.5", "1234", "2500"]
     assert not [w for w in report.warnings if "thousands comma" in w]  # the point decimals said so
+
+
+ODD_VALUES = ["12.5", " 7 ", "1e3", "-0.25", "+3", "1234567.89", "(4.50)", "0.125", "N/A", "1,234.5"]
+
+
+def _odd_file(path: Path, filler: str) -> Path:
+    body = "id,amount\n" + "".join(f"{i},{filler}\n" for i in range(200)) + '200,"$5.00"\n'
+    body += "".join(f'{201 + j},"{v}"\n' for j, v in enumerate(ODD_VALUES))
+    return write(path, body)
+
+
+def test_a_column_that_mostly_needs_cleaning_reads_plain_values_the_same(etl: Workspace, files: Path) -> None:
+    """Where most of a number column's sample needs cleaning ("$1,234.50"), the load does not
+    try the cheap cast first (speed: ``ColumnPlan.quick``); every value reads as it does in a
+    column of plain numbers, where the cheap cast is tried first."""
+    got = {}
+    for name, filler in (("money", '"$1,234.50"'), ("plain", "1234.50")):
+        report = etl.load(_odd_file(files / f"odd_{name}.csv", filler), table=f"odd_{name}", if_exists="replace")
+        rejected = etl.sql(f"SELECT source_row FROM odd_{name}_rejected ORDER BY source_row")["source_row"].tolist()
+        got[name] = (dict(report.columns)["amount"], texts(etl, f"odd_{name}", "amount", "id > 200"), rejected)
+    assert got["money"] == got["plain"]
+    assert got["plain"][0] == "Nullable(Decimal(18, 3))"  # 0.125
+    values, rejected = got["plain"][1:]
+    assert [None if v is pd.NA else v for v in values] == ["12.5", "7", "-0.25", "3", "1234567.89", "-4.5", "0.125",
+                                                          None, "1234.5"]
+    assert rejected == [204]  # 1e3: a Decimal column takes no exponent (the file's header is row 1)
+
+
+def test_the_cheap_cast_is_tried_first_only_where_the_sample_reads_plain() -> None:
+    from bivoice_jupyter.etl.infer import ColumnPlan, quick
+
+    plans = [ColumnPlan("a", "a", "String", "decimal", "Decimal(18, 2)", False, 0),
+             ColumnPlan("b", "b", "String", "int", "Int64", False, 1),
+             ColumnPlan("t", "t", "String", "text", "String", False, 2)]
+    row = {"c0_n": 100, "c0_plain": 10, "c1_n": 100, "c1_plain": 90, "c2_n": 100, "c2_plain": 0}
+    assert [p.quick for p in quick(plans, row)] == [False, True, True]
+    assert [p.fast() is None for p in quick(plans, row)] == [True, False, True]

@@ -129,6 +129,9 @@ class ColumnPlan:
     note: str = ""
     key: bool = False  # part of an upsert key: a missing value rejects the row
     decimal_comma: bool = False  # numbers: "2,125" is 2.125 (the column's other values use decimal commas)
+    # numbers: the cheap cast is tried before the cleaning (see :func:`quick`); where most of the
+    # column's values need cleaning ("$1,234.50", "10%") it only fails, and costs more than it saves
+    quick: bool = True
 
     @property
     def inner(self) -> str:
@@ -146,7 +149,9 @@ class ColumnPlan:
         of a date (kept at DateTime64(3), so that times of day can be counted)."""
         if self.kind in ("date", "datetime"):
             return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
-        return None if self.kind == "kept" else c.fast(self.raw(), self.kind, self.inner)
+        if self.kind == "kept" or (self.kind in NUMBER_KINDS and not self.quick):
+            return None
+        return c.fast(self.raw(), self.kind, self.inner)
 
     def cleaned(self) -> exp.Expression:
         """The value as the target column receives it (Nullable; NULL when it failed), over the
@@ -269,14 +274,41 @@ def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
     (``__bv_c<i>``) and presence (``__bv_p<i>``)."""
     quick = layer(b, [(fast_name(p.index), f) for p in plans if (f := p.fast()) is not None]
                   + [(comma_name(p.index), c.comma_kind(p.text_value())) for p in plans if p.has_digits], "_fast")
-    digits = layer(quick, [(digits_name(p.index), c.if_(c.is_null(c.col(fast_name(p.index))),
-                                                         c.number(p.text_value(), comma=p.decimal_comma,
-                                                                  kind=c.col(comma_name(p.index))), exp.Null()))
-                           for p in plans if p.has_digits], "_digits")
+    digits = layer(quick, [(digits_name(p.index), _digits(p)) for p in plans if p.has_digits], "_digits")
     items: list[tuple[str, exp.Expression]] = []
     for p in plans:
         items += [(cast_name(p.index), p.cleaned()), (present_name(p.index), p.present())]
     return layer(digits, items, "_cast")
+
+
+def _digits(p: ColumnPlan) -> exp.Expression:
+    """Column ``p``'s cleaned number text: where its cheap cast failed, or for every value
+    where it has none (see :func:`quick`)."""
+    cleaned = c.number(p.text_value(), comma=p.decimal_comma, kind=c.col(comma_name(p.index)))
+    if p.fast() is None:
+        return cleaned
+    return c.if_(c.is_null(c.col(fast_name(p.index))), cleaned, exp.Null())
+
+
+# the share of a number column's sample values that its cheap cast must read for the load to
+# try it first (see :func:`quick`)
+QUICK_SHARE = 0.5
+
+
+def quick(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
+    """Whether each number column's cheap cast is tried before its cleaning, from the sample's
+    counts (``row``): only where it read at least :data:`QUICK_SHARE` of the values as written
+    (``plain``). Elsewhere it would fail on most rows, and its failure costs more than the
+    cleaning it would save: a column of ``$1,234.50`` amounts loaded in 1.3 CPU s per million
+    values with it. Speed only: the cleaning reads what the cheap cast reads."""
+    out = []
+    for p in plans:
+        n = int(row.get(stat_alias(p.index, "n"), 0) or 0)
+        plain = row.get(stat_alias(p.index, "plain"))
+        if p.kind in NUMBER_KINDS and plain is not None and n:
+            p = replace(p, quick=int(plain) >= QUICK_SHARE * n)
+        out.append(p)
+    return out
 
 
 def stat_alias(i: int, what: str) -> str:
@@ -317,6 +349,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
         comma = _comma_class(v, c.col(comma_name(i)))  # one class per value (ClickHouse computes it once)
         parts += [
             exp.Count(this=v).as_(stat_alias(i, "n"), copy=False),
+            exp.Count(this=c.fn("accurateCastOrNull", raw, c.lit("Float64"))).as_(stat_alias(i, "plain"), copy=False),
             exp.Count(this=c.slow(v, "int", "Int64", digits=digits)).as_(stat_alias(i, "int"), copy=False),
             exp.Count(this=c.slow(v, "int", INNER["wide"], digits=digits)).as_(stat_alias(i, "wide"), copy=False),
             exp.Count(this=c.slow(v, "float", "Float64", digits=digits)).as_(stat_alias(i, "float"), copy=False),
