@@ -145,3 +145,14 @@ def test_moments_with_a_time_zone_offset_are_converted_and_the_report_says_so(et
     plain = etl.load(csv(files, "naive.csv", "id,d\n1,2024-01-05 10:00:00\n2,2024-01-06 11:00:00\n"), table="naive",
                      if_exists="replace")
     assert not [w for w in plain.warnings if "time-zone" in w]
+
+
+def test_times_in_a_column_empty_in_the_sample_stay_moments(etl: Workspace, files: Path) -> None:
+    """A column empty in the first 10,000 rows is typed by every row's counts: its times of day
+    make it a DateTime64, not a Date (whose cast would fail them all and leave the column text)."""
+    body = "id,d\n" + "".join(f"{i},\n" for i in range(10_500)) + "".join(
+        f"{10_500 + i},2024-01-{1 + i % 28:02d} 10:{i % 60:02d}\n" for i in range(50)) + "10550,2024-02-01\n"
+    report = etl.load(csv(files, "empty_then_times.csv", body), table="empty_times", if_exists="replace")
+    assert dict(report.columns)["d"] == "Nullable(DateTime64(3))" and report.rows_rejected == 0
+    got = etl.sql("SELECT toString(d) AS v FROM empty_times WHERE id >= 10500 ORDER BY id")["v"].tolist()
+    assert got[:2] == ["2024-01-01 10:00:00.000", "2024-01-02 10:01:00.000"] and got[-1] == "2024-02-01 00:00:00.000"

@@ -536,6 +536,9 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
                 out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
+            # and its times of day, as the sample counts them: dates with times are a DateTime64
+            # (typed as a Date, every such value failed its cast and the column went back to text)
+            out.count(stat_alias(i, "time"), c.has_time(c.datetime(v.copy())))
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
