@@ -131,12 +131,13 @@ def test_an_append_with_commas_nothing_explains_reads_thousands_and_says_so(etl:
 
 def test_points_group_thousands_in_a_column_of_decimal_commas(etl: Workspace, files: Path) -> None:
     """Where values show decimal commas ("12,5", "1.234,5"), "2.500.000" is two and a half
-    million (it was rejected), in a Float64 and in a Decimal column; a lone "1.234" or "7.5" keeps
-    its point, as in a column of point decimals with one stray "0,5", whose "2.037" is no 2037."""
+    million (it was rejected), in a Float64 and in a Decimal column; so is a lone "1.234" one
+    thousand two hundred and thirty-four, as "1.234,5" shows points grouping thousands ("7.5"
+    keeps its point); in a column of point decimals with one stray "0,5", "2.037" is no 2037."""
     body = "id;kg\n" + "".join(f"{i};{i},5\n" for i in range(1, 101)) + "101;1.234\n102;2.500.000\n103;1.234,5\n104;7.5\n"
     report = etl.load(write(files / "dots.csv", body), table="dots", if_exists="replace")
     assert dict(report.columns)["kg"] == "Float64" and report.rows_rejected == 0
-    assert texts(etl, "dots", "kg", "id > 100") == ["1.234", "2500000", "1234.5", "7.5"]
+    assert texts(etl, "dots", "kg", "id > 100") == ["1234", "2500000", "1234.5", "7.5"]
     assert texts(etl, "dots", "kg", "id < 3") == ["1.5", "2.5"]
     money = "id;eur\n" + "".join(f"{i};{i},50 €\n" for i in range(1, 101)) + "101;2.500.000 €\n102;1.234,56 €\n"
     report = etl.load(write(files / "dots_eur.csv", money), table="dots_eur", if_exists="replace")
@@ -192,3 +193,37 @@ def test_the_cheap_cast_is_tried_first_only_where_the_sample_reads_plain() -> No
     row = {"c0_n": 100, "c0_plain": 10, "c1_n": 100, "c1_plain": 90, "c2_n": 100, "c2_plain": 0}
     assert [p.quick for p in quick(plans, row)] == [False, True, True]
     assert [p.fast() is None for p in quick(plans, row)] == [True, False, True]
+
+
+def test_a_lone_thousands_point_follows_the_column(etl: Workspace, files: Path) -> None:
+    """"1.500" is fifteen hundred where the column's values like "1.234,56" show points grouping
+    thousands (also where most values are like it, which the cheap cast would read as 1.5, and in a
+    Decimal column, whose scale it does not widen); where nothing shows that, it is 1.5 and the
+    report says so."""
+    body = "id;v;eur\n" + "".join(f"{i};{i % 9 + 1}.{i % 1000:03d};{i % 9 + 1}.{i % 1000:03d} €\n"
+                                    for i in range(1, 301))
+    body += "301;1.234,56;1.234,56 €\n302;12,5;12,50 €\n"
+    report = etl.load(write(files / "lone.csv", body), table="lone", if_exists="replace")
+    assert dict(report.columns)["v"] == "Float64" and dict(report.columns)["eur"] == "Decimal(18, 2)"
+    assert report.rows_rejected == 0
+    assert texts(etl, "lone", "v", "id IN (1, 2, 301, 302)") == ["2001", "3002", "1234.56", "12.5"]
+    assert texts(etl, "lone", "eur", "id IN (1, 301)") == ["2001", "1234.56"]
+    plain = "id;v\n" + "".join(f"{i};{i},5\n" for i in range(1, 101)) + "101;1.500\n"
+    report = etl.load(write(files / "lone_plain.csv", plain), table="lone_plain", if_exists="replace")
+    assert texts(etl, "lone_plain", "v", "id = 101") == ["1.5"]
+    assert any(w.startswith("v: 1 values like 1.500 read with a decimal point") for w in report.warnings)
+
+
+def test_thousands_points_after_the_sample_reload_the_lone_ones(etl: Workspace, files: Path) -> None:
+    body = "id;v\n" + "".join(f"{i};{i % 50},5\n" if i % 2 else f"{i};1.500\n" for i in range(1, 10_501))
+    body += "10501;2.345,75\n"
+    report = etl.load(write(files / "late_dots.csv", body), table="late_dots", if_exists="replace")
+    assert texts(etl, "late_dots", "v", "id IN (1, 2, 10501)") == ["1.5", "1500", "2345.75"]
+    assert report.rows_rejected == 0 and any("loaded again" in w for w in report.warnings)
+
+
+def test_an_append_keeps_the_tables_thousands_points(etl: Workspace, files: Path) -> None:
+    etl.load(write(files / "pts1.csv", "id;v\n1;1.234,56\n2;12,5\n3;1.500\n"), table="pts", if_exists="replace")
+    report = etl.load(write(files / "pts2.csv", "id;v\n4;2.500\n5;7,25\n"), table="pts", if_exists="append")
+    assert report.rows_rejected == 0 and not report.warnings
+    assert texts(etl, "pts", "v") == ["1234.56", "12.5", "1500", "2500", "7.25"]

@@ -64,6 +64,11 @@ DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
 # column of decimal commas ("1.234,56"), two and a half million. A lone "1.234" stays 1.234: a
 # column of point decimals with a stray "0,5" would otherwise read all its "2.037" as 2037.
 DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3}){2,}[^0-9,.]*$"
+# one or more: where the column's decimal commas come with thousands points ("1.234,56"), a
+# lone "1.500" is fifteen hundred too (``number(..., dotted=True)``, see ColumnPlan.dotted)
+DOTTED_ANY = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3})+[^0-9,.]*$"
+# exactly one such group ("1.500", "€12.500"): 1.5 or 1500, as the column's other values say
+LONE_DOT = "^[^0-9,.]*[1-9][0-9]{0,2}[.][0-9]{3}[^0-9,.]*$"
 # either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted
@@ -113,18 +118,27 @@ def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple
     return if_(trimmed.isin(*[lit(t) for t in null_tokens]), exp.Null(), trimmed)
 
 
+# what may follow a number's last digit (``12.50 %``, ``(1.5)``, ``$12.50"``)
+TRAILING_SIGNS = " %)$€£¥\"'\u00a0"
+
+
 # how a value writes its commas (:func:`comma_kind`)
 NO_COMMA, DECIMAL_ONLY, THOUSANDS_MANY, THOUSANDS_ONE, OTHER_COMMA = 0, 1, 2, 3, 4
 # and, for a column's evidence, a value with no comma whose one point no thousands group
 # explains ("1.5", "12.25", "1234.5678"): a point decimal (see infer.decide)
 POINT_DECIMAL = 5
+# a decimal comma after thousands points ("1.234,56"), and a lone thousands-like point with
+# no comma ("1.500"): whether points group thousands in the column (see infer.decide)
+GROUPED, LONE_DOTTED = 6, 7
 
 
 def point_decimal(v: exp.Expression) -> exp.Expression:
-    """One point, not followed by exactly three characters: three position() calls and a length."""
+    """One point, not followed by exactly three characters (trailing signs aside: ``1.500 €``
+    is no point decimal): three position() calls, a trim and a length."""
     dot = fn("position", v, lit("."))
     return exp.and_(exp.GT(this=dot, expression=lit(0)),
-                    exp.NEQ(this=exp.Sub(this=fn("length", v.copy()), expression=dot.copy()), expression=lit(3)),
+                    exp.NEQ(this=exp.Sub(this=fn("length", fn("trimRight", v.copy(), lit(TRAILING_SIGNS))),
+                                         expression=dot.copy()), expression=lit(3)),
                     exp.EQ(this=fn("position", v.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
                            expression=lit(0)))
 
@@ -145,7 +159,8 @@ def comma_kind(v: exp.Expression) -> exp.Expression:
               matches(v, DECIMAL_COMMA), lit(DECIMAL_ONLY), lit(OTHER_COMMA))
 
 
-def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | None = None) -> exp.Expression:
+def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | None = None,
+           dotted: bool = False) -> exp.Expression:
     """Digits only: thousands separators (``1,234,567.50``; only where the commas are really
     thousands separators), currency and percent signs and spaces removed, a decimal comma read
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
@@ -153,15 +168,17 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     values use decimal commas, and it is 1.234; there, ``2.500.000`` is a whole number, while
     ``7.5`` and ``1.234`` keep their point), and an accounting negative
     ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times;
-    ``kind``: its :func:`comma_kind`, computed already (a column)."""
+    ``kind``: its :func:`comma_kind`, computed already (a column); ``dotted`` (with ``comma``):
+    the column's points group thousands, and ``1.500`` is fifteen hundred too."""
     k = comma_kind(v) if kind is None else kind
     as_point = fn("replaceAll", fn("replaceAll", v, lit("."), lit("")), lit(","), lit("."))
     thousands = (THOUSANDS_MANY,) if comma else (THOUSANDS_MANY, THOUSANDS_ONE)
     decimal = (DECIMAL_ONLY, THOUSANDS_ONE) if comma else (DECIMAL_ONLY,)
-    dotted = [exp.and_(exp.EQ(this=k.copy(), expression=lit(NO_COMMA)), matches(v, DOTTED_THOUSANDS)),
-              fn("replaceAll", v, lit("."), lit(""))] if comma else []
+    grouped = [exp.and_(exp.EQ(this=k.copy(), expression=lit(NO_COMMA)),
+                        matches(v, DOTTED_ANY if dotted else DOTTED_THOUSANDS)),
+               fn("replaceAll", v, lit("."), lit(""))] if comma else []
     no_commas = fn("multiIf", k.isin(*map(lit, thousands)), fn("replaceAll", v, lit(","), lit("")),
-                   k.copy().isin(*map(lit, decimal)), as_point, *dotted, v)
+                   k.copy().isin(*map(lit, decimal)), as_point, *grouped, v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character; an ASCII value
     # (no byte beyond one per character) takes the byte-wise translate, twice as fast, of the
     # same characters less those that are not ASCII
@@ -236,24 +253,26 @@ def _decimal_scale(inner: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-# what may follow a number's last digit (``12.50 %``, ``(1.5)``, ``$12.50"``)
-TRAILING_SIGNS = " %)$€£¥\"'\u00a0"
 
 
-def separator(t: exp.Expression, *, comma: bool = False) -> exp.Expression:
+def separator(t: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
     """The position of ``t``'s decimal separator (0: none): its first point, or with ``comma``
-    the last of its first comma and its first point (``1.234,5678``: the comma)."""
+    the last of its first comma and its first point (``1.234,5678``: the comma); ``dotted``:
+    as :func:`number` reads it."""
     dot = fn("position", t, lit("."))
     if not comma:
         return dot
     # "2.500.000" in a column of decimal commas: its points group thousands (see number())
-    grouped = exp.and_(exp.GT(this=fn("position", t.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
-                              expression=lit(0)), matches(t.copy(), DOTTED_THOUSANDS))
+    if dotted:
+        grouped = exp.and_(exp.GT(this=dot.copy(), expression=lit(0)), matches(t.copy(), DOTTED_ANY))
+    else:
+        grouped = exp.and_(exp.GT(this=fn("position", t.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
+                                  expression=lit(0)), matches(t.copy(), DOTTED_THOUSANDS))
     return if_(grouped, lit(0), fn("greatest", fn("position", t.copy(), lit(",")), dot))
 
 
 def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expression | None = None,
-                 comma: bool = False) -> exp.Expression:
+                 comma: bool = False, dotted: bool = False) -> exp.Expression:
     """``accurateCastOrNull`` of number text ``x``, NULL also where ClickHouse would change the
     value: a Decimal cast truncates ``1.999`` to 1.99 and reads ``1.2.3`` as 1.23, so more
     decimal places than the scale (trailing zeros aside), a point after the decimal separator or
@@ -268,7 +287,7 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
     cast = fn("accurateCastOrNull", x, lit(inner))
     scale = _decimal_scale(inner) if kind == "decimal" else None
     if scale is not None:
-        sep = separator(t, comma=comma)
+        sep = separator(t, comma=comma, dotted=dotted)
         digits = fn("trimRight", fn("trimRight", t, lit(TRAILING_SIGNS)), lit("0"))
         # arithmetic, not and/or: each short-circuit step filters its arguments, which costs
         # more than these scans of a short value
@@ -296,12 +315,13 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
 
 
 def slow(v: exp.Expression, kind: str, inner: str, *, us: bool | None = None, comma: bool = False,
-         digits: exp.Expression | None = None) -> exp.Expression:
+         digits: exp.Expression | None = None, dotted: bool = False) -> exp.Expression:
     """The cleaning cast of a trimmed, null-token-free value ``v``: NULL when it does not fit;
     ``comma``: ``1,234`` is 1.234 (the column uses decimal commas); ``digits``: a number's
-    :func:`number` of ``v``, computed already (a column)."""
+    :func:`number` of ``v``, computed already (a column); ``dotted``: see :func:`number`."""
     if kind in ("int", "float", "decimal"):
-        return numeric_cast(number(v, comma=comma) if digits is None else digits, kind, inner, text=v, comma=comma)
+        return numeric_cast(number(v, comma=comma, dotted=dotted) if digits is None else digits, kind, inner, text=v,
+                            comma=comma, dotted=dotted)
     if kind == "bool":
         return boolean(v)
     if kind in ("date", "datetime"):

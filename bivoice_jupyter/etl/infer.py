@@ -129,6 +129,8 @@ class ColumnPlan:
     note: str = ""
     key: bool = False  # part of an upsert key: a missing value rejects the row
     decimal_comma: bool = False  # numbers: "2,125" is 2.125 (the column's other values use decimal commas)
+    # and its points group thousands: "1.500" is 1500 (its values like "1.234,56" show it)
+    dotted: bool = False
     # numbers: the cheap cast is tried before the cleaning (see :func:`quick`); where most of the
     # column's values need cleaning ("$1,234.50", "10%") it only fails, and costs more than it saves
     quick: bool = True
@@ -149,7 +151,8 @@ class ColumnPlan:
         of a date (kept at DateTime64(3), so that times of day can be counted)."""
         if self.kind in ("date", "datetime"):
             return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
-        if self.kind == "kept" or (self.kind in NUMBER_KINDS and not self.quick):
+        # none where points group thousands: it would read "1.500" as 1.5
+        if self.kind == "kept" or (self.kind in NUMBER_KINDS and (not self.quick or self.dotted)):
             return None
         return c.fast(self.raw(), self.kind, self.inner)
 
@@ -174,7 +177,7 @@ class ColumnPlan:
             return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
         quick = c.col(fast_name(self.index)) if self.fast() is not None else None
         return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates, comma=self.decimal_comma,
-                                      digits=self.digits()))
+                                      digits=self.digits(), dotted=self.dotted))
 
     def digits(self) -> exp.Expression | None:
         """A number's cleaned text (:func:`clean.number`) in the numbers layer (:func:`layers`),
@@ -284,7 +287,7 @@ def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
 def _digits(p: ColumnPlan) -> exp.Expression:
     """Column ``p``'s cleaned number text: where its cheap cast failed, or for every value
     where it has none (see :func:`quick`)."""
-    cleaned = c.number(p.text_value(), comma=p.decimal_comma, kind=c.col(comma_name(p.index)))
+    cleaned = c.number(p.text_value(), comma=p.decimal_comma, kind=c.col(comma_name(p.index)), dotted=p.dotted)
     if p.fast() is None:
         return cleaned
     return c.if_(c.is_null(c.col(fast_name(p.index))), cleaned, exp.Null())
@@ -361,6 +364,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             c.fn("uniqCombined", v).as_(stat_alias(i, "distinct"), copy=False),
             _scale(raw).as_(stat_alias(i, "scale"), copy=False),
             _scale(raw, comma=True).as_(stat_alias(i, "comma_scale"), copy=False),
+            _scale(raw, comma=True, dotted=True).as_(stat_alias(i, "dotted_scale"), copy=False),
             *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(stat_alias(i, what), copy=False)
               for k, what in COMMA_CLASSES.items()],
         ]
@@ -376,20 +380,25 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
 
 
 COMMA_CLASSES = {c.DECIMAL_ONLY: "dcomma", c.THOUSANDS_MANY: "thousands", c.THOUSANDS_ONE: "ambiguous",
-                 c.POINT_DECIMAL: "points"}
+                 c.POINT_DECIMAL: "points", c.GROUPED: "grouped", c.LONE_DOTTED: "lone_dots"}
 
 
 def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
     """How a value with a comma writes its number, from its :func:`clean.comma_kind` (a column),
-    one of :data:`COMMA_CLASSES`: only a decimal comma (``0,5``, ``0,500``, ``1.234,56``), only
+    one of :data:`COMMA_CLASSES`: only a decimal comma (``0,5``, ``0,500``), only
     thousands (``1,234,567``, ``1,234.50``), either (the ambiguous ``1,234``, see
-    :func:`decide`); for a value without a comma, a point decimal (``1.5``:
-    :func:`clean.point_decimal`); 0 otherwise. A point after the comma says thousands,
-    whatever else the value holds."""
-    point_after = exp.GT(this=c.fn("position", v, c.lit(".")), expression=c.fn("position", v, c.lit(",")))
-    no_comma = c.if_(c.point_decimal(v.copy()), c.lit(c.POINT_DECIMAL), c.lit(0))
+    :func:`decide`), a decimal comma after thousands points (``1.234,56``: :data:`clean.GROUPED`);
+    for a value without a comma, a point decimal (``1.5``: :func:`clean.point_decimal`) or a
+    lone thousands-like point (``1.500``: :data:`clean.LONE_DOTTED`); 0 otherwise. A point
+    after the comma says thousands, whatever else the value holds."""
+    dot = c.fn("position", v, c.lit("."))
+    point_after = exp.GT(this=dot, expression=c.fn("position", v, c.lit(",")))
+    no_comma = c.fn("multiIf", c.point_decimal(v.copy()), c.lit(c.POINT_DECIMAL),
+                    exp.and_(exp.GT(this=dot.copy(), expression=c.lit(0)), c.matches(v.copy(), c.LONE_DOT)),
+                    c.lit(c.LONE_DOTTED), c.lit(0))
+    grouped = exp.and_(exp.EQ(this=kind.copy(), expression=c.lit(c.DECIMAL_ONLY)), exp.GT(this=dot.copy(), expression=c.lit(0)))
     return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), no_comma, point_after, c.lit(c.THOUSANDS_MANY),
-                exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), kind.copy())
+                exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), grouped, c.lit(c.GROUPED), kind.copy())
 
 
 def _lead0(v: exp.Expression) -> exp.Expression:
@@ -399,17 +408,18 @@ def _lead0(v: exp.Expression) -> exp.Expression:
     return exp.and_(early, c.matches(v, c.LEADING_ZERO))
 
 
-def _places(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
+def _places(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
     """Digits after the decimal point (trailing signs aside), without a regular expression;
-    ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4).
+    ``comma``: after the last of the first comma and the first point (``1.234,5678``: 4);
+    ``dotted``: none in a lone thousands group (``1.500``, see :func:`clean.number`).
     Per row: the largest is the scale a column needs."""
-    dot = c.separator(raw, comma=comma)
+    dot = c.separator(raw, comma=comma, dotted=dotted)
     digits = exp.Sub(this=c.fn("length", c.fn("trimRight", raw, c.lit(c.TRAILING_SIGNS))), expression=dot)
     return c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))
 
 
-def _scale(raw: exp.Expression, *, comma: bool = False) -> exp.Expression:
-    return c.fn("toInt64", c.fn("max", _places(raw, comma=comma)))
+def _scale(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
+    return c.fn("toInt64", c.fn("max", _places(raw, comma=comma, dotted=dotted)))
 
 
 def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> dict[int, str]:
@@ -549,7 +559,8 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             if not p.nullable and len(kinds) > 1:  # no value: fails the column, no fallback counted
                 steps += [exp.not_(present), c.lit(1)]
             for j, x in enumerate(kinds[1:], 1):
-                steps += [c.not_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma, digits=p.digits())),
+                steps += [c.not_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma, digits=p.digits(),
+                                            dotted=p.dotted)),
                           c.lit(j)]
             out.classes(stat_alias(i, "step"), c.fn("multiIf", *steps, c.lit(len(kinds))) if len(kinds) > 1 else
                         c.if_(head, c.lit(1), c.lit(0)),
@@ -578,8 +589,10 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         if p.kind == "decimal":
             out.most(stat_alias(i, "scale"), _places(raw))
             out.most(stat_alias(i, "comma_scale"), _places(raw, comma=True))
+            out.most(stat_alias(i, "dotted_scale"), _places(raw, comma=True, dotted=True))
             # values that failed for their decimal places alone: a wider scale reads them
-            finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma, digits=p.digits())
+            finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma, digits=p.digits(),
+                           dotted=p.dotted)
             out.count(stat_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
     return out
 
@@ -623,6 +636,7 @@ def decide(
         # "0,5" among them turned every "1,234" into 1.234) or there are none
         dcomma, thousands, ambiguous, points = comma_counts(row, i)
         comma = dcomma > thousands + points
+        grouped, lone = dotted_counts(row, i)
         chosen, failures = None, 0
         for j, k in enumerate(kinds):
             if comma and ambiguous and k in ("int", "wide"):
@@ -653,8 +667,12 @@ def decide(
         if kind in NUMBER_KINDS and ambiguous and not dcomma and not thousands and not points:
             note = (f"{ambiguous:,} values like 1,234 read with a thousands comma (no value shows whether "
                     "the column's commas are decimal ones)")
+        if kind in NUMBER_KINDS and comma and lone and not grouped:
+            note = (f"{lone:,} values like 1.500 read with a decimal point (1.5): the column's other values "
+                    "use decimal commas, but none like 1.234,56 shows its points grouping thousands")
         if kind == "decimal":
-            scale = int(row.get(stat_alias(i, "comma_scale" if comma else "scale"), 0) or 0)
+            which = "dotted_scale" if comma and grouped else "comma_scale" if comma else "scale"
+            scale = int(row.get(stat_alias(i, which), 0) or 0)
             if scale > MAX_SCALE:
                 kind, inner = "float", "Float64"
             else:
@@ -674,7 +692,8 @@ def decide(
             note = (note + "; " if note else "") + f"{failures:,} values rejected ({failures / n:.2%})"
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, nullable, i, fix_encoding=fix, us_dates=us,
                                 failures=failures, nulls=rows - n, note=note,
-                                decimal_comma=comma and kind in NUMBER_KINDS))
+                                decimal_comma=comma and kind in NUMBER_KINDS,
+                                dotted=comma and bool(grouped) and kind in NUMBER_KINDS))
     return plans
 
 
@@ -709,19 +728,21 @@ def same_plan(a: ColumnPlan, b: ColumnPlan) -> bool:
     """Whether a load by plan ``a`` wrote what plan ``b`` asks for (LowCardinality aside, which
     is decided on the sample, and the encoding repair, which text columns of text files always
     get: a valid UTF-8 value passes through it unchanged)."""
-    return ((a.kind, unwrap(a.type), a.nullable, a.us_dates, a.decimal_comma)
-            == (b.kind, unwrap(b.type), b.nullable, b.us_dates, b.decimal_comma))
+    return ((a.kind, unwrap(a.type), a.nullable, a.us_dates, a.decimal_comma, a.dotted)
+            == (b.kind, unwrap(b.type), b.nullable, b.us_dates, b.decimal_comma, b.dotted))
 
 
 def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, text_source: bool,
-                 orders: dict[str, bool] | None = None, commas: dict[str, bool] | None = None) -> list[ColumnPlan]:
+                 orders: dict[str, bool] | None = None, commas: dict[str, bool] | None = None,
+                 dotted: dict[str, bool] | None = None) -> list[ColumnPlan]:
     """Plans for appending to an existing table: each source column cast to the target column
     of the same name (the caller has matched the names); date columns read in the day/month
     order ``orders`` gives (the table's, as recorded), else day-first; number columns with the
-    decimal commas ``commas`` gives (likewise), else thousands commas. The load's counts then
+    decimal commas ``commas`` gives (likewise; ``dotted``: and thousands points), else thousands
+    commas. The load's counts then
     say whether the source shows otherwise (:func:`reordered`)."""
     types = dict(target)
-    orders, commas = orders or {}, commas or {}
+    orders, commas, dotted = orders or {}, commas or {}, dotted or {}
     plans = []
     for i, rc in enumerate(columns):
         t = types[rc.name]
@@ -729,15 +750,23 @@ def target_plans(columns: list[RawColumn], target: list[tuple[str, str]], *, tex
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, t.startswith(("Nullable", "LowCardinality(Nullable")),
                                 i, fix_encoding=text_source and kind == "text",
                                 us_dates=kind in ("date", "datetime") and orders.get(rc.name, False),
-                                decimal_comma=kind in NUMBER_KINDS and commas.get(rc.name, False)))
+                                decimal_comma=kind in NUMBER_KINDS and commas.get(rc.name, False),
+                                dotted=kind in NUMBER_KINDS and commas.get(rc.name, False) and dotted.get(rc.name, False)))
     return plans
 
 
 def comma_counts(row: dict[str, Any], i: int) -> tuple[int, int, int, int]:
-    """Column ``i``'s values with a comma (only a decimal comma, only thousands, either) and
-    its point decimals without one (:data:`COMMA_CLASSES`)."""
-    dcomma, thousands, ambiguous, points = (int(row.get(stat_alias(i, w), 0) or 0) for w in COMMA_CLASSES.values())
-    return dcomma, thousands, ambiguous, points
+    """Column ``i``'s values with a comma (only a decimal comma, with or without thousands
+    points; only thousands; either) and its point decimals without one (:data:`COMMA_CLASSES`)."""
+    dcomma, thousands, ambiguous, points, grouped, _ = (int(row.get(stat_alias(i, w), 0) or 0)
+                                                        for w in COMMA_CLASSES.values())
+    return dcomma + grouped, thousands, ambiguous, points
+
+
+def dotted_counts(row: dict[str, Any], i: int) -> tuple[int, int]:
+    """Column ``i``'s decimal commas after thousands points (``1.234,56``), and its values with a
+    lone thousands-like point and no comma (``1.500``)."""
+    return int(row.get(stat_alias(i, "grouped"), 0) or 0), int(row.get(stat_alias(i, "lone_dots"), 0) or 0)
 
 
 def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
@@ -755,8 +784,9 @@ def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
             dcomma, thousands, ambiguous, points = comma_counts(row, p.index)
             shown = dcomma or thousands or (points and ambiguous)  # point decimals alone change no reading
             comma = dcomma > thousands + points if shown else p.decimal_comma  # as decide() reads a new column
-            if comma != p.decimal_comma:
-                p, changed = replace(p, decimal_comma=comma), True
+            dotted = comma and (dotted_counts(row, p.index)[0] > 0 or p.dotted)  # nothing says otherwise
+            if (comma, dotted) != (p.decimal_comma, p.dotted):
+                p, changed = replace(p, decimal_comma=comma, dotted=dotted), True
         out.append(p)
     return out if changed else []
 

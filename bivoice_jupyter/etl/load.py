@@ -76,6 +76,7 @@ from .infer import (
     kind_of,
     present_name,
     comma_counts,
+    dotted_counts,
     reordered,
     stat_alias,
     same_plan,
@@ -254,7 +255,7 @@ def _conventions(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[s
         if p.kind in ("date", "datetime") and (any(order_counts(counts, p.index)[:2]) or p.name in orders):
             out[audit.DATE_ORDER][p.name] = "month-first" if p.us_dates else "day-first"
         if p.kind in NUMBER_KINDS and (any(comma_counts(counts, p.index)[:2]) or p.name in commas):
-            out[audit.DECIMAL_COMMA][p.name] = "decimal" if p.decimal_comma else "thousands"
+            out[audit.DECIMAL_COMMA][p.name] = audit.DOTTED if p.dotted else "decimal" if p.decimal_comma else "thousands"
     return {k: v for k, v in out.items() if v}
 
 
@@ -292,6 +293,11 @@ def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: di
                 out.append(f"{p.name}: {ambiguous:,} value{'s' if ambiguous != 1 else ''} like 1,234 read with a "
                            "thousands comma: neither the source nor the table's recorded loads show whether the "
                            "column's commas are decimal ones")
+            lone = dotted_counts(counts, p.index)[1]
+            if p.decimal_comma and not p.dotted and lone:
+                out.append(f"{p.name}: {lone:,} value{'s' if lone != 1 else ''} like 1.500 read with a decimal point "
+                           "(1.5): the column uses decimal commas, but neither the source nor the table's recorded "
+                           "loads show its points grouping thousands (1.234,56)")
     return out
 
 
@@ -1049,9 +1055,10 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         recorded = audit.conventions(conn, database, name) if read_as & {"date", "datetime", *NUMBER_KINDS} else {}
         # the table's day/month orders and decimal commas, as its earlier loads read them
         orders = {k: v == "month-first" for k, v in recorded.get(audit.DATE_ORDER, {}).items()}
-        commas = {k: v == "decimal" for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
+        commas = {k: v in ("decimal", audit.DOTTED) for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
+        dotted = {k: v == audit.DOTTED for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
         plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, orders=orders,
-                             commas=commas)
+                             commas=commas, dotted=dotted)
         plans = [replace(p, key=p.name in keys) for p in plans]
         counting = {p.index: (p.kind,) for p in plans if p.kind not in ("text",)}
         sample: dict[str, Any] = {}
@@ -1092,6 +1099,9 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
                               f"commas ({'2,5 is two and a half' if b.decimal_comma else '1,250 is one thousand two hundred and fifty'}), "
                               "unlike what was assumed (the table's earlier loads', or thousands): loaded again so"
                               for a, b in zip(plans, again) if a.decimal_comma != b.decimal_comma]
+                run.notes += [f"{b.name}: the source's thousands points (1.234,56) make a lone 1.500 fifteen hundred: "
+                              "loaded again so" for a, b in zip(plans, again)
+                              if b.dotted and not a.dotted and a.decimal_comma == b.decimal_comma]
                 for t in (stage, rejected_stage):
                     conn.command(exp.Drop(tables=[table(database, t)], kind="TABLE", exists=True))
                     scratch.tables.remove(t)
