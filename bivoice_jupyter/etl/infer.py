@@ -85,6 +85,18 @@ def digits_name(i: int) -> str:
     return f"__bv_n{i}"
 
 
+def class_name(i: int) -> str:
+    return f"__bv_cc{i}"
+
+
+def places_name(i: int) -> str:
+    return f"__bv_dp{i}"
+
+
+def order_name(i: int) -> str:
+    return f"__bv_o{i}"
+
+
 def cast_name(i: int) -> str:
     return f"__bv_c{i}"
 
@@ -338,8 +350,13 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
     # it made most of the query, whose analysis was most of a small load's planning time)
     b = layer(b, [(fast_name(i), c.datetime(c.col(value_name(i)))) for i in text]
               + [(comma_name(i), c.comma_kind(c.col(value_name(i)))) for i in text], "_moments")
-    # and its cleaned number text, read by the three number casts
-    b = layer(b, [(digits_name(i), c.number(c.col(value_name(i)), kind=c.col(comma_name(i)))) for i in text], "_digits")
+    # and its cleaned number text, read by the three number casts, and each value's comma class
+    # and day/month order, each read by several counts (a copy in each count made a sixth of the
+    # query's nodes, and the engine's analysis costs about 60 µs a node)
+    b = layer(b, [(digits_name(i), c.number(c.col(value_name(i)), kind=c.col(comma_name(i)))) for i in text]
+              + [(class_name(i), _comma_class(c.col(value_name(i)), c.col(comma_name(i)))) for i in text]
+              + [(order_name(i), c.date_order(c.col(value_name(i)))) for i in text]
+              + [(places_name(i), _places(c.col(raw_name(i)), comma=True)) for i in text], "_digits")
     parts: list[exp.Expression] = []
     for i, rc in enumerate(columns):
         raw = c.col(raw_name(i))
@@ -349,7 +366,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
         v = c.col(value_name(i))
         moment = c.col(fast_name(i))
         digits = c.col(digits_name(i))
-        comma = _comma_class(v, c.col(comma_name(i)))  # one class per value (ClickHouse computes it once)
+        comma = c.col(class_name(i))
         parts += [
             exp.Count(this=v).as_(stat_alias(i, "n"), copy=False),
             exp.Count(this=c.fn("accurateCastOrNull", raw, c.lit("Float64"))).as_(stat_alias(i, "plain"), copy=False),
@@ -363,12 +380,14 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             _count(_lead0(v)).as_(stat_alias(i, "lead0"), copy=False),
             c.fn("uniqCombined", v).as_(stat_alias(i, "distinct"), copy=False),
             _scale(raw).as_(stat_alias(i, "scale"), copy=False),
-            _scale(raw, comma=True).as_(stat_alias(i, "comma_scale"), copy=False),
-            _scale(raw, comma=True, dotted=True).as_(stat_alias(i, "dotted_scale"), copy=False),
+            c.fn("toInt64", c.fn("max", c.col(places_name(i)))).as_(stat_alias(i, "comma_scale"), copy=False),
+            # the same where a lone thousands point is no decimal one ("1.500": see decide)
+            c.fn("toInt64", c.fn("maxIf", c.col(places_name(i)), exp.NEQ(this=c.col(class_name(i)), expression=c.lit(c.LONE_DOTTED)))
+                 ).as_(stat_alias(i, "dotted_scale"), copy=False),
             *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(stat_alias(i, what), copy=False)
               for k, what in COMMA_CLASSES.items()],
         ]
-        order = c.date_order(v)  # one class per value
+        order = c.col(order_name(i))
         parts += [_count(exp.EQ(this=order, expression=c.lit(c.SHOWS_DAY_FIRST))).as_(stat_alias(i, "dmy"), copy=False),
                   _count(exp.EQ(this=order.copy(), expression=c.lit(c.SHOWS_MONTH_FIRST))).as_(stat_alias(i, "mdy"), copy=False)]
         if text_source:
