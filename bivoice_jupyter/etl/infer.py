@@ -210,12 +210,9 @@ class ColumnPlan:
         """A value is there (not NULL, not a null token), over the fast layer."""
         if self.kind == "kept":
             return c.not_null(self.raw())
-        if self.needs_value:
+        if self.needs_value:  # every kind read from text
             return c.not_null(c.col(value_name(self.index)))
-        v = c.value(self.raw(), fix_encoding=self.fix_encoding)
-        if self.fast() is None:
-            return c.not_null(v)
-        return exp.or_(c.not_null(c.col(fast_name(self.index))), c.not_null(v))
+        return c.not_null(c.value(self.raw(), fix_encoding=self.fix_encoding))
 
 
 def unwrap(t: str) -> str:
