@@ -496,7 +496,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     bad = _bad(failing, checks)
     stats = stats_parts(plans, counting, text_source=raw.text_source)
     items = list(stats.columns)  # the counts' per-row evidence (see infer.Stats)
-    quotes = _quote_item(raw, plans)
+    quotes = _quote_item(raw)
     if quotes is not None:
         items.append(quotes)
     if bad is not None:
@@ -778,12 +778,11 @@ def _rows_like(x: exp.Expression, delimiter: str, width: int) -> exp.Expression:
                 c.fn("arrayPopFront", c.fn("splitByChar", c.lit("\n"), x)))
 
 
-def _quote_item(raw: Raw, plans: list[ColumnPlan]) -> tuple[str, exp.Expression] | None:
+def _quote_item(raw: Raw) -> tuple[str, exp.Expression] | None:
     """For delimited text, every value of the row holding a line break with at least one line
     that reads as a whole row: (column, the lines it holds after its first, how many of them read
     as whole rows); an empty array for other rows (the lines are split only for rows with a line
-    break). None for other sources. A value of several lines never reads as a number, a date or
-    a boolean, so such columns are searched only where their cast failed."""
+    break). None for other sources."""
     if not raw.extra or not raw.columns:
         return None
     delimiter, width = raw.details.get("delimiter", ","), len(raw.columns)
