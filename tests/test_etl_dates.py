@@ -156,3 +156,14 @@ def test_times_in_a_column_empty_in_the_sample_stay_moments(etl: Workspace, file
     assert dict(report.columns)["d"] == "Nullable(DateTime64(3))" and report.rows_rejected == 0
     got = etl.sql("SELECT toString(d) AS v FROM empty_times WHERE id >= 10500 ORDER BY id")["v"].tolist()
     assert got[:2] == ["2024-01-01 10:00:00.000", "2024-01-02 10:01:00.000"] and got[-1] == "2024-02-01 00:00:00.000"
+
+
+def test_month_first_dates_in_a_column_empty_in_the_sample_load_in_one_more_read(etl: Workspace, files: Path) -> None:
+    """Its day/month order is counted with its values: one more read, in the right order (not
+    a day-first read that rejects 12/25/2024, then a third)."""
+    body = "id,d\n" + "".join(f"{i},\n" for i in range(10_500)) + "".join(
+        f"{10_500 + i},12/{1 + i % 28:02d}/2024\n" for i in range(50))
+    report = etl.load(csv(files, "empty_then_us.csv", body), table="empty_us", if_exists="replace")
+    assert dict(report.columns)["d"] == "Nullable(Date32)" and report.rows_rejected == 0
+    assert etl.sql("SELECT toString(d) AS v FROM empty_us WHERE id = 10513")["v"].tolist() == ["2024-12-14"]
+    assert sum("loaded again" in w for w in report.warnings) == 1

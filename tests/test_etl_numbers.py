@@ -181,7 +181,7 @@ def test_a_column_that_mostly_needs_cleaning_reads_plain_values_the_same(etl: Wo
     values, rejected = got["plain"][1:]
     assert [None if v is pd.NA else v for v in values] == ["12.5", "7", "-0.25", "3", "1234567.89", "-4.5", "0.125",
                                                           None, "1234.5"]
-    assert rejected == [204]  # 1e3: a Decimal column takes no exponent (the file's header is row 1)
+    assert rejected == [204]  # 1e3 (the 204th row after the header): a Decimal column takes no exponent
 
 
 def test_the_cheap_cast_is_tried_first_only_where_the_sample_reads_plain() -> None:
@@ -200,30 +200,59 @@ def test_a_lone_thousands_point_follows_the_column(etl: Workspace, files: Path) 
     thousands (also where most values are like it, which the cheap cast would read as 1.5, and in a
     Decimal column, whose scale it does not widen); where nothing shows that, it is 1.5 and the
     report says so."""
-    body = "id;v;eur\n" + "".join(f"{i};{i % 9 + 1}.{i % 1000:03d};{i % 9 + 1}.{i % 1000:03d} €\n"
-                                    for i in range(1, 301))
-    body += "301;1.234,56;1.234,56 €\n302;12,5;12,50 €\n"
+    def amount(i: int) -> str:  # two in three like "2.001", the third like "4.003,50"
+        return f"{i % 9 + 1}.{i % 1000:03d}" + (",50" if i % 3 == 0 else "")
+
+    body = "id;v;eur\n" + "".join(f"{i};{amount(i)};{amount(i)} €\n" for i in range(1, 301)) + "301;12,5;12,50 €\n"
     report = etl.load(write(files / "lone.csv", body), table="lone", if_exists="replace")
     assert dict(report.columns)["v"] == "Float64" and dict(report.columns)["eur"] == "Decimal(18, 2)"
     assert report.rows_rejected == 0
-    assert texts(etl, "lone", "v", "id IN (1, 2, 301, 302)") == ["2001", "3002", "1234.56", "12.5"]
-    assert texts(etl, "lone", "eur", "id IN (1, 301)") == ["2001", "1234.56"]
+    assert texts(etl, "lone", "v", "id IN (1, 2, 3, 301)") == ["2001", "3002", "4003.5", "12.5"]
+    assert texts(etl, "lone", "eur", "id IN (1, 3)") == ["2001", "4003.5"]
+    assert any(w.startswith("v: 200 values like 1.500 read as thousands") for w in report.warnings)
     plain = "id;v\n" + "".join(f"{i};{i},5\n" for i in range(1, 101)) + "101;1.500\n"
     report = etl.load(write(files / "lone_plain.csv", plain), table="lone_plain", if_exists="replace")
     assert texts(etl, "lone_plain", "v", "id = 101") == ["1.5"]
-    assert any(w.startswith("v: 1 values like 1.500 read with a decimal point") for w in report.warnings)
+    assert any(w.startswith("v: 1 value like 1.500 read with a decimal point") for w in report.warnings)
+    # one stray "1.234,5" among values with three decimal places does not make them thousands
+    stray = "id;v\n" + "".join(f"{i};{i % 9 + 1}.{i % 1000:03d}\n" for i in range(1, 1000)) + "1000;1.234,5\n"
+    report = etl.load(write(files / "stray_grouped.csv", stray), table="stray_grouped", if_exists="replace")
+    assert texts(etl, "stray_grouped", "v", "id IN (1, 2, 1000)") == ["2.001", "3.002", "1234.5"]
+    assert any("999 values like 1.500 read with a decimal point" in w and "only 1 value like 1.234,56" in w
+               for w in report.warnings)
 
 
 def test_thousands_points_after_the_sample_reload_the_lone_ones(etl: Workspace, files: Path) -> None:
     body = "id;v\n" + "".join(f"{i};{i % 50},5\n" if i % 2 else f"{i};1.500\n" for i in range(1, 10_501))
-    body += "10501;2.345,75\n"
+    body += "".join(f"{i};2.345,75\n" for i in range(10_501, 11_501))
     report = etl.load(write(files / "late_dots.csv", body), table="late_dots", if_exists="replace")
     assert texts(etl, "late_dots", "v", "id IN (1, 2, 10501)") == ["1.5", "1500", "2345.75"]
-    assert report.rows_rejected == 0 and any("loaded again" in w for w in report.warnings)
+    assert report.rows_rejected == 0
+    assert any("v Float64 -> Float64 (with thousands points)" in w and "loaded again" in w for w in report.warnings)
 
 
 def test_an_append_keeps_the_tables_thousands_points(etl: Workspace, files: Path) -> None:
     etl.load(write(files / "pts1.csv", "id;v\n1;1.234,56\n2;12,5\n3;1.500\n"), table="pts", if_exists="replace")
     report = etl.load(write(files / "pts2.csv", "id;v\n4;2.500\n5;7,25\n"), table="pts", if_exists="append")
-    assert report.rows_rejected == 0 and not report.warnings
+    assert report.rows_rejected == 0
+    assert report.warnings == ("v: 1 value like 1.500 read as thousands (1500), as the table's recorded loads read the column",)
     assert texts(etl, "pts", "v") == ["1234.56", "12.5", "1500", "2500", "7.25"]
+
+
+def test_a_float_column_that_mostly_needs_cleaning_reads_plain_values_the_same(etl: Workspace, files: Path) -> None:
+    """As above, for Float64 (its cheap cast skips "NaN" and checks that integers of more than
+    15 digits round-trip) and for Int64."""
+    odd = ["12.5", " 7 ", "1e3", "NaN", "inf", "-0.25", "12345678901234567", "N/A"]
+    got = {}
+    for name, filler in (("pct", "12.5%"), ("plain", "12.5")):
+        body = "id,x,n\n" + "".join(f"{i},{filler},{'10%' if name == 'pct' else '10'}\n" for i in range(200))
+        body += "".join(f'{200 + j},"{v}",{j}\n' for j, v in enumerate(odd))
+        report = etl.load(write(files / f"oddf_{name}.csv", body), table=f"oddf_{name}", if_exists="replace")
+        rejected = etl.sql(f"SELECT source_row FROM oddf_{name}_rejected ORDER BY source_row")["source_row"].tolist()
+        got[name] = (dict(report.columns), texts(etl, f"oddf_{name}", "x", "id >= 200"),
+                     texts(etl, f"oddf_{name}", "n", "id >= 200"), rejected)
+    assert got["pct"] == got["plain"]
+    columns, values, ints, rejected = got["plain"]
+    assert columns["x"] == "Nullable(Float64)" and columns["n"] == "Int64"
+    assert [None if v is pd.NA else v for v in values] == ["12.5", "7", "1000", None, "inf", "-0.25", None]
+    assert rejected == [207] and ints == [str(j) for j in range(8) if j != 6]  # 17 digits do not fit a Float64

@@ -131,7 +131,7 @@ def history(conn: Connection, database: str, limit: int = 50) -> pd.DataFrame:
 
 
 DATE_ORDER = "date_order"  # a key of ``details``: {column: "day-first" | "month-first"}
-DECIMAL_COMMA = "commas"  # a key of ``details``: {column: "decimal" | "thousands"}, how its numbers use commas
+DECIMAL_COMMA = "commas"  # a key of ``details``: {column: "decimal" | DOTTED | "thousands"}, how its numbers use commas
 DOTTED = "decimal, thousands points"  # the same as "decimal", and a lone "1.500" is fifteen hundred
 
 

@@ -61,7 +61,8 @@ THOUSANDS = "^[^0-9,]*[1-9][0-9]{0,2}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
 DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
                  "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
 # two or more thousands points and no comma ("2.500.000", which no decimal point explains): in a
-# column of decimal commas ("1.234,56"), two and a half million. A lone "1.234" stays 1.234: a
+# column of decimal commas, two and a half million. A lone "1.234" stays 1.234 unless enough of
+# the column's values show thousands points ("1.234,56": ``DOTTED_ANY``, infer.points_group): a
 # column of point decimals with a stray "0,5" would otherwise read all its "2.037" as 2037.
 DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3}){2,}[^0-9,.]*$"
 # one or more: where the column's decimal commas come with thousands points ("1.234,56"), a
@@ -166,7 +167,7 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     as a point (``1.234,56``, ``12,5``: only where the comma cannot be a thousands separator;
     ``1,234`` is one thousand two hundred and thirty-four, unless ``comma``: the column's other
     values use decimal commas, and it is 1.234; there, ``2.500.000`` is a whole number, while
-    ``7.5`` and ``1.234`` keep their point), and an accounting negative
+    ``7.5`` and ``1.234`` keep their point, unless ``dotted``), and an accounting negative
     ``(12.50)`` read as ``-12.50``. ``v`` should be a column: it appears several times;
     ``kind``: its :func:`comma_kind`, computed already (a column); ``dotted`` (with ``comma``):
     the column's points group thousands, and ``1.500`` is fifteen hundred too."""
@@ -253,8 +254,6 @@ def _decimal_scale(inner: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-
-
 def separator(t: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
     """The position of ``t``'s decimal separator (0: none): its first point, or with ``comma``
     the last of its first comma and its first point (``1.234,5678``: the comma); ``dotted``:
@@ -295,9 +294,8 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
         second = fn("greater", fn("position", t, lit("."), fn("plus", sep, lit(1))), lit(0))
         too_fine = fn("multiply", fn("greater", sep, lit(0)), fn("plus", places, second))
         exponent = fn("greater", fn("positionCaseInsensitive", t, lit("e")), lit(0))
-        # no "the checks only where the cast read something": that ``if`` cost more than the
-        # checks (short-circuit evaluation copies a value's inputs for it), and a column whose
-        # values mostly fail the cheap cast ("$1,234.50") no longer tries it (ColumnPlan.quick)
+        # the checks run on every value, even where the cast failed: an ``if`` around them cost
+        # more than they do (short-circuit evaluation copies a value's inputs for its branch)
         return if_(fn("greater", fn("plus", too_fine, exponent), lit(0)), exp.Null(), cast)
     if kind == "float":
         whole_text = t if comma or text is None else fn("replaceAll", t, lit(","), lit(""))

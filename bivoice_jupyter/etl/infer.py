@@ -22,7 +22,8 @@ rejected for it.
 
 The queries are built in layers (``SELECT *, <new columns> FROM (<layer below>)``): the raw
 values, then the cheap casts, then the cleaning casts only for the values the cheap ones could
-not read. An expression repeated inside ``if``/``and``/``or`` is evaluated lazily and once per
+not read (a number column whose sample mostly needs cleaning, ``$1,234.50``, has no cheap cast:
+:func:`quick`). An expression repeated inside ``if``/``and``/``or`` is evaluated lazily and once per
 use, so anything that more than one step needs gets its own layer.
 """
 
@@ -160,10 +161,12 @@ class ColumnPlan:
 
     def fast(self) -> exp.Expression | None:
         """The first layer's value: the cheap cast of a number or boolean, or the parsed moment
-        of a date (kept at DateTime64(3), so that times of day can be counted)."""
+        of a date (kept at DateTime64(3), so that times of day can be counted); None for a typed
+        source column, and for a number column that the sample showed mostly needs cleaning
+        (``quick``) or whose points group thousands (``dotted``: the cast would read ``1.500``
+        as 1.5)."""
         if self.kind in ("date", "datetime"):
             return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
-        # none where points group thousands: it would read "1.500" as 1.5
         if self.kind == "kept" or (self.kind in NUMBER_KINDS and (not self.quick or self.dotted)):
             return None
         return c.fast(self.raw(), self.kind, self.inner)
@@ -193,7 +196,8 @@ class ColumnPlan:
 
     def digits(self) -> exp.Expression | None:
         """A number's cleaned text (:func:`clean.number`) in the numbers layer (:func:`layers`),
-        for the values the cheap cast could not read; None for other kinds."""
+        for the values the cheap cast could not read (every value where there is none); None for
+        other kinds."""
         return c.col(digits_name(self.index)) if self.has_digits else None
 
     @property
@@ -281,7 +285,8 @@ def base(relation: exp.Expression, columns: list[RawColumn], *, values: set[int]
 
 
 def layers(b: exp.Expression, plans: list[ColumnPlan]) -> exp.Expression:
-    """Fast casts (and how numbers use commas, ``__bv_k<i>``), then numbers' cleaned text where the fast cast failed (``__bv_n<i>``: the
+    """Fast casts (and how numbers use commas, ``__bv_k<i>``), then numbers' cleaned text where the fast cast failed
+    or there is none (``__bv_n<i>``: the
     cleaning cast, its fallbacks and the counts read it), then each column's cast
     (``__bv_c<i>``) and presence (``__bv_p<i>``)."""
     quick = layer(b, [(fast_name(p.index), f) for p in plans if (f := p.fast()) is not None]
@@ -434,8 +439,8 @@ def _places(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -
     return c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))
 
 
-def _scale(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
-    return c.fn("toInt64", c.fn("max", _places(raw, comma=comma, dotted=dotted)))
+def _scale(raw: exp.Expression) -> exp.Expression:
+    return c.fn("toInt64", c.fn("max", _places(raw)))
 
 
 def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> dict[int, str]:
@@ -562,9 +567,12 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         if kinds == UNKNOWN:
             for j, k in enumerate(kinds):
                 out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
-            # and its times of day, as the sample counts them: dates with times are a DateTime64
-            # (typed as a Date, every such value failed its cast and the column went back to text)
+            # and its times of day and day/month order, as the sample counts them: dates with
+            # times are a DateTime64 (typed as a Date, every such value failed its cast and the
+            # column went back to text), and 12/25/2024 is read month-first on the next read
             out.count(stat_alias(i, "time"), c.has_time(c.datetime(v.copy())))
+            out.classes(stat_alias(i, "order"), c.date_order(v.copy()),
+                        {stat_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), stat_alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST)})
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
@@ -683,11 +691,11 @@ def decide(
         if kind in NUMBER_KINDS and ambiguous and not dcomma and not thousands and not points:
             note = (f"{ambiguous:,} values like 1,234 read with a thousands comma (no value shows whether "
                     "the column's commas are decimal ones)")
-        if kind in NUMBER_KINDS and comma and lone and not grouped:
-            note = (f"{lone:,} values like 1.500 read with a decimal point (1.5): the column's other values "
-                    "use decimal commas, but none like 1.234,56 shows its points grouping thousands")
+        dotted = kind in NUMBER_KINDS and points_group(comma, grouped, lone)
+        if kind in NUMBER_KINDS and comma and lone:
+            note = (note + "; " if note else "") + lone_dots_note(lone, grouped, dotted)
         if kind == "decimal":
-            which = "dotted_scale" if comma and grouped else "comma_scale" if comma else "scale"
+            which = "dotted_scale" if dotted else "comma_scale" if comma else "scale"
             scale = int(row.get(stat_alias(i, which), 0) or 0)
             if scale > MAX_SCALE:
                 kind, inner = "float", "Float64"
@@ -709,8 +717,35 @@ def decide(
         plans.append(ColumnPlan(rc.name, rc.source, rc.type, kind, t, nullable, i, fix_encoding=fix, us_dates=us,
                                 failures=failures, nulls=rows - n, note=note,
                                 decimal_comma=comma and kind in NUMBER_KINDS,
-                                dotted=comma and bool(grouped) and kind in NUMBER_KINDS))
+                                dotted=dotted))
     return plans
+
+
+# a column's values like 1.234,56 must be at least this share of its values like 1.500 for
+# those to read as thousands: one stray "1.234,5" among 999 values like "2.001" (three decimal
+# places) does not make them 2001
+DOTTED_SHARE = 0.1
+
+
+def points_group(comma: bool, grouped: int, lone: int) -> bool:
+    """Whether a column's points group thousands, so that a lone ``1.500`` is fifteen hundred:
+    it uses decimal commas, and enough of its values show points before one (``1.234,56``,
+    :data:`DOTTED_SHARE`)."""
+    return comma and grouped > 0 and grouped >= DOTTED_SHARE * lone
+
+
+def lone_dots_note(lone: int, grouped: int, dotted: bool, *, recorded: bool = False) -> str:
+    """What became of a decimal-comma column's values like ``1.500`` (``recorded``: read as the
+    table's earlier loads read the column)."""
+    values = f"{lone:,} value{'s' if lone != 1 else ''} like 1.500"
+    if dotted and recorded and not grouped:
+        return f"{values} read as thousands (1500), as the table's recorded loads read the column"
+    shown = (f"{grouped:,} value{'s' if grouped != 1 else ''} like 1.234,56 show{'s' if grouped == 1 else ''}"
+             if grouped else "no value like 1.234,56 shows")
+    if dotted:
+        return f"{values} read as thousands (1500): {shown} the column's points grouping thousands"
+    return (f"{values} read with a decimal point (1.5): the column uses decimal commas, but "
+            f"{'only ' if grouped else ''}{shown} its points grouping thousands")
 
 
 def month_first(dmy: int, mdy: int, default: bool = False) -> bool:
@@ -800,7 +835,7 @@ def reordered(plans: list[ColumnPlan], row: dict[str, Any]) -> list[ColumnPlan]:
             dcomma, thousands, ambiguous, points = comma_counts(row, p.index)
             shown = dcomma or thousands or (points and ambiguous)  # point decimals alone change no reading
             comma = dcomma > thousands + points if shown else p.decimal_comma  # as decide() reads a new column
-            dotted = comma and (dotted_counts(row, p.index)[0] > 0 or p.dotted)  # nothing says otherwise
+            dotted = points_group(comma, *dotted_counts(row, p.index)) or (comma and p.dotted)  # the table's
             if (comma, dotted) != (p.decimal_comma, p.dotted):
                 p, changed = replace(p, decimal_comma=comma, dotted=dotted), True
         out.append(p)

@@ -77,6 +77,7 @@ from .infer import (
     present_name,
     comma_counts,
     dotted_counts,
+    lone_dots_note,
     reordered,
     stat_alias,
     same_plan,
@@ -249,7 +250,8 @@ def _conventions(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[s
                  commas: dict[str, bool]) -> dict[str, dict[str, str]]:
     """How each column was read where the data showed it or the table had it, for the audit
     (:func:`audit.conventions` reads it back on the next append): the day/month order of
-    date columns, and whether numbers' commas are decimal or thousands ones."""
+    date columns, and whether numbers' commas are decimal or thousands ones (and with decimal
+    ones, whether points group thousands: :data:`audit.DOTTED`)."""
     out: dict[str, dict[str, str]] = {audit.DATE_ORDER: {}, audit.DECIMAL_COMMA: {}}
     for p in plans:
         if p.kind in ("date", "datetime") and (any(order_counts(counts, p.index)[:2]) or p.name in orders):
@@ -277,7 +279,8 @@ def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: di
                      commas: dict[str, bool]) -> list[str]:
     """An append's reading of dates and numbers, where it is not plain: both day/month orders
     in the source (the minority rejected), 01/02/2024-like dates that nothing orders (read
-    day-first), or 1,234-like numbers that nothing says the commas of (read as thousands)."""
+    day-first), 1,234-like numbers that nothing says the commas of (read as thousands), or
+    1.500-like numbers among decimal commas (read as the column's points say)."""
     out = []
     for p in plans:
         if p.kind in ("date", "datetime"):
@@ -293,12 +296,20 @@ def _append_warnings(plans: list[ColumnPlan], counts: dict[str, Any], orders: di
                 out.append(f"{p.name}: {ambiguous:,} value{'s' if ambiguous != 1 else ''} like 1,234 read with a "
                            "thousands comma: neither the source nor the table's recorded loads show whether the "
                            "column's commas are decimal ones")
-            lone = dotted_counts(counts, p.index)[1]
-            if p.decimal_comma and not p.dotted and lone:
-                out.append(f"{p.name}: {lone:,} value{'s' if lone != 1 else ''} like 1.500 read with a decimal point "
-                           "(1.5): the column uses decimal commas, but neither the source nor the table's recorded "
-                           "loads show its points grouping thousands (1.234,56)")
+            grouped, lone = dotted_counts(counts, p.index)
+            if p.decimal_comma and lone:
+                out.append(f"{p.name}: {lone_dots_note(lone, grouped, p.dotted, recorded=True)}")
     return out
+
+
+def _plan_change(a: ColumnPlan, b: ColumnPlan) -> str:
+    """How plan ``b`` reads a column differently from ``a``: its type, and the readings the type
+    does not show."""
+    out = f"{a.type} -> {b.type}"
+    flags = {"decimal commas": (a.decimal_comma, b.decimal_comma), "thousands points": (a.dotted, b.dotted),
+             "month-first dates": (a.us_dates, b.us_dates)}
+    said = [f"{'with' if new else 'without'} {what}" for what, (old, new) in flags.items() if old != new]
+    return out + (f" ({', '.join(said)})" if said else "")
 
 
 def _key_plans(plans: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
@@ -1116,7 +1127,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         if all(same_plan(a, b) for a, b in zip(plans, verified)) or attempt == MAX_ATTEMPTS:
             plans = [replace(a, failures=b.failures, nulls=b.nulls, note=b.note) for a, b in zip(plans, verified)]
             break
-        changed = [f"{a.name} {a.type} -> {b.type}" for a, b in zip(plans, verified) if not same_plan(a, b)]
+        changed = [f"{a.name} {_plan_change(a, b)}" for a, b in zip(plans, verified) if not same_plan(a, b)]
         run.notes.append(f"the first {SAMPLE_ROWS:,} rows did not tell the whole story ({'; '.join(changed)}): "
                          "loaded again")
         for t in (stage, rejected_stage):  # this attempt's tables go now, not at the end
