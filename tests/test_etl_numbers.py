@@ -60,6 +60,15 @@ def test_integers_beyond_int64_in_a_column_empty_in_the_sample_are_int128(etl: W
     assert texts(etl, "empty_big", "big", "id >= 10500")[:2] == ["12345678901234567890", "12345678901234567891"]
 
 
+def test_leading_zero_codes_in_a_column_empty_in_the_sample_stay_text(etl: Workspace, files: Path) -> None:
+    body = "id,code\n" + "".join(f"{i},\n" for i in range(10_500)) + "".join(f"{10_500 + i},{i:03d}\n" for i in range(50))
+    report = etl.load(write(files / "empty_codes.csv", body), table="empty_codes", if_exists="replace")
+    assert dict(report.columns)["code"] in ("Nullable(String)", "LowCardinality(Nullable(String))")
+    assert etl.sql("SELECT code FROM empty_codes WHERE id = 10507")["code"].tolist() == ["007"]
+    # counted with the values: no read as Int64 in between (which took two more reads)
+    assert report.warnings == ("code: kept as text: 50 values have a leading zero (codes like 007)",)
+
+
 def test_integers_too_long_for_any_exact_type_stay_text(etl: Workspace, files: Path) -> None:
     """ClickHouse would read a 41-digit value into an Int128 modulo 2^128, and a Float64 would round it."""
     body = "id,n\n" + "".join(f"{i},{10**40 + i}\n" for i in range(50))
@@ -228,7 +237,12 @@ def test_thousands_points_after_the_sample_reload_the_lone_ones(etl: Workspace, 
     report = etl.load(write(files / "late_dots.csv", body), table="late_dots", if_exists="replace")
     assert texts(etl, "late_dots", "v", "id IN (1, 2, 10501)") == ["1.5", "1500", "2345.75"]
     assert report.rows_rejected == 0
-    assert any("v Float64 -> Float64 (with thousands points)" in w and "loaded again" in w for w in report.warnings)
+    assert any("v Float64 -> Float64, with thousands points)" in w and "loaded again" in w for w in report.warnings)
+    # thousands points after the sample with no lone one to read otherwise: no second read
+    body = "id;v\n" + "".join(f"{i};{i % 50},5\n" for i in range(1, 10_501)) + "10501;2.345,75\n"
+    report = etl.load(write(files / "late_grouped.csv", body), table="late_grouped", if_exists="replace")
+    assert texts(etl, "late_grouped", "v", "id IN (1, 10501)") == ["1.5", "2345.75"]
+    assert not any("loaded again" in w for w in report.warnings)
 
 
 def test_an_append_keeps_the_tables_thousands_points(etl: Workspace, files: Path) -> None:

@@ -78,6 +78,7 @@ from .infer import (
     comma_counts,
     dotted_counts,
     lone_dots_note,
+    points_group,
     reordered,
     stat_alias,
     same_plan,
@@ -257,7 +258,9 @@ def _conventions(plans: list[ColumnPlan], counts: dict[str, Any], orders: dict[s
         if p.kind in ("date", "datetime") and (any(order_counts(counts, p.index)[:2]) or p.name in orders):
             out[audit.DATE_ORDER][p.name] = "month-first" if p.us_dates else "day-first"
         if p.kind in NUMBER_KINDS and (any(comma_counts(counts, p.index)[:2]) or p.name in commas):
-            out[audit.DECIMAL_COMMA][p.name] = audit.DOTTED if p.dotted else "decimal" if p.decimal_comma else "thousands"
+            # points that group thousands are recorded where the values show it, lone ones or not
+            dotted = p.dotted or points_group(p.decimal_comma, *dotted_counts(counts, p.index))
+            out[audit.DECIMAL_COMMA][p.name] = audit.DOTTED if dotted else "decimal" if p.decimal_comma else "thousands"
     return {k: v for k, v in out.items() if v}
 
 
@@ -306,10 +309,11 @@ def _plan_change(a: ColumnPlan, b: ColumnPlan) -> str:
     """How plan ``b`` reads a column differently from ``a``: its type, and the readings the type
     does not show."""
     out = f"{a.type} -> {b.type}"
+    if a.kind != b.kind:
+        return out
     flags = {"decimal commas": (a.decimal_comma, b.decimal_comma), "thousands points": (a.dotted, b.dotted),
              "month-first dates": (a.us_dates, b.us_dates)}
-    said = [f"{'with' if new else 'without'} {what}" for what, (old, new) in flags.items() if old != new]
-    return out + (f" ({', '.join(said)})" if said else "")
+    return ", ".join([out, *[f"{'with' if new else 'without'} {what}" for what, (old, new) in flags.items() if old != new]])
 
 
 def _key_plans(plans: list[ColumnPlan], keys: list[str]) -> list[ColumnPlan]:
@@ -1065,8 +1069,8 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         recorded = audit.conventions(conn, database, name) if read_as & {"date", "datetime", *NUMBER_KINDS} else {}
         # the table's day/month orders and decimal commas, as its earlier loads read them
         orders = {k: v == "month-first" for k, v in recorded.get(audit.DATE_ORDER, {}).items()}
-        commas = {k: v in ("decimal", audit.DOTTED) for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
-        dotted = {k: v == audit.DOTTED for k, v in recorded.get(audit.DECIMAL_COMMA, {}).items()}
+        read = recorded.get(audit.DECIMAL_COMMA, {})
+        commas, dotted = {k: v in ("decimal", audit.DOTTED) for k, v in read.items()}, {k: v == audit.DOTTED for k, v in read.items()}
         plans = target_plans(raw.columns, target.columns or [], text_source=raw.text_source, orders=orders,
                              commas=commas, dotted=dotted)
         plans = [replace(p, key=p.name in keys) for p in plans]
