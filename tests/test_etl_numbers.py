@@ -69,6 +69,15 @@ def test_leading_zero_codes_in_a_column_empty_in_the_sample_stay_text(etl: Works
     assert report.warnings == ("code: kept as text: 50 values have a leading zero (codes like 007)",)
 
 
+def test_decimal_commas_in_a_column_empty_in_the_sample_load_in_one_more_read(etl: Workspace, files: Path) -> None:
+    body = "id;kg\n" + "".join(f"{i};\n" for i in range(10_500)) + "".join(
+        f"{10_500 + i};{('0,5', '1,25', '2,125')[i % 3]}\n" for i in range(30))
+    report = etl.load(write(files / "empty_commas.csv", body), table="empty_commas", if_exists="replace")
+    assert dict(report.columns)["kg"] == "Nullable(Float64)" and report.rows_rejected == 0
+    assert texts(etl, "empty_commas", "kg", "id BETWEEN 10500 AND 10502") == ["0.5", "1.25", "2.125"]
+    assert sum("loaded again" in w for w in report.warnings) == 1
+
+
 def test_integers_too_long_for_any_exact_type_stay_text(etl: Workspace, files: Path) -> None:
     """ClickHouse would read a 41-digit value into an Int128 modulo 2^128, and a Float64 would round it."""
     body = "id,n\n" + "".join(f"{i},{10**40 + i}\n" for i in range(50))

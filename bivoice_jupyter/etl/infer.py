@@ -575,6 +575,9 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             out.classes(stat_alias(i, "order"), c.date_order(v.copy()),
                         {stat_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), stat_alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST)})
             out.count(stat_alias(i, "lead0"), _lead0(v.copy()))  # 007: codes, which stay text
+            # and how its numbers use commas: "2,125" among "0,5" is 2.125 on the next read
+            out.classes(stat_alias(i, "comma"), _comma_class(v.copy(), c.comma_kind(v.copy())),
+                        {stat_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
