@@ -60,16 +60,24 @@ THOUSANDS = "^[^0-9,]*[1-9][0-9]{0,2}(,[0-9]{3})+([.][0-9]*)?[^0-9,]*$"
 # or "1234,567" (a thousands group has one to three digits, the first not 0)
 DECIMAL_COMMA = ("^[^0-9,.]*[0-9]{1,3}([.][0-9]{3})+,[0-9]*[^0-9,.]*$"
                  "|^[^0-9,.]*([0-9]+,([0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]{4,},[0-9]+)[^0-9,.]*$")
+
+
+def _dotted(groups: str) -> str:
+    """A whole number whose thousands are grouped by points, ``groups`` times (a regex quantifier),
+    and no comma; signs around it."""
+    return f"^[^0-9,.]*[1-9][0-9]{{0,2}}([.][0-9]{{3}}){groups}[^0-9,.]*$"
+
+
 # two or more thousands points and no comma ("2.500.000", which no decimal point explains): in a
 # column of decimal commas, two and a half million. A lone "1.234" stays 1.234 unless enough of
 # the column's values show thousands points ("1.234,56": ``DOTTED_ANY``, infer.points_group): a
 # column of point decimals with a stray "0,5" would otherwise read all its "2.037" as 2037.
-DOTTED_THOUSANDS = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3}){2,}[^0-9,.]*$"
+DOTTED_THOUSANDS = _dotted("{2,}")
 # one or more: where the column's decimal commas come with thousands points ("1.234,56"), a
 # lone "1.500" is fifteen hundred too (``number(..., dotted=True)``, see ColumnPlan.dotted)
-DOTTED_ANY = "^[^0-9,.]*[1-9][0-9]{0,2}([.][0-9]{3})+[^0-9,.]*$"
+DOTTED_ANY = _dotted("+")
 # exactly one such group ("1.500", "€12.500"): 1.5 or 1500, as the column's other values say
-LONE_DOT = "^[^0-9,.]*[1-9][0-9]{0,2}[.][0-9]{3}[^0-9,.]*$"
+LONE_DOT = _dotted("")
 # either: "1,234" or "2,125" is one thousand two hundred and thirty-four, or 1.234: the column
 # decides (``number(..., comma=True)`` where its other values show decimal commas)
 DROPPED = "($€£¥%) \u00a0\u202f"  # "(" becomes "-"; the rest are deleted

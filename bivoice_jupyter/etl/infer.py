@@ -165,11 +165,18 @@ class ColumnPlan:
         source column, and for a number column that the sample showed mostly needs cleaning
         (``quick``) or whose points group thousands (``dotted``: the cast would read ``1.500``
         as 1.5)."""
+        if not self.has_fast:
+            return None
         if self.kind in ("date", "datetime"):
             return c.datetime(c.col(value_name(self.index)), us=self.us_dates)
-        if self.kind == "kept" or (self.kind in NUMBER_KINDS and (not self.quick or self.dotted)):
-            return None
         return c.fast(self.raw(), self.kind, self.inner)
+
+    @property
+    def has_fast(self) -> bool:
+        """Whether :meth:`fast` gives an expression (without building it)."""
+        if self.kind in NUMBER_KINDS:
+            return self.quick and not self.dotted
+        return self.kind in ("date", "datetime", "bool")
 
     def cleaned(self) -> exp.Expression:
         """The value as the target column receives it (Nullable; NULL when it failed), over the
@@ -190,7 +197,7 @@ class ColumnPlan:
         v = c.col(value_name(self.index)) if self.needs_value else c.value(self.raw(), fix_encoding=self.fix_encoding)
         if self.kind == "text" and not self.nullable and not self.key:
             return c.fn("ifNull", v, c.lit(""))  # a missing value in a text column that is not Nullable
-        quick = c.col(fast_name(self.index)) if self.fast() is not None else None
+        quick = c.col(fast_name(self.index)) if self.has_fast else None
         return c.either(quick, c.slow(v, self.kind, self.inner, us=self.us_dates, comma=self.decimal_comma,
                                       digits=self.digits(), dotted=self.dotted))
 
@@ -302,7 +309,7 @@ def _digits(p: ColumnPlan) -> exp.Expression:
     """Column ``p``'s cleaned number text: where its cheap cast failed, or for every value
     where it has none (see :func:`quick`)."""
     cleaned = c.number(p.text_value(), comma=p.decimal_comma, kind=c.col(comma_name(p.index)), dotted=p.dotted)
-    if p.fast() is None:
+    if not p.has_fast:
         return cleaned
     return c.if_(c.is_null(c.col(fast_name(p.index))), cleaned, exp.Null())
 
@@ -565,19 +572,14 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             out.count(stat_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw)))
         kinds = ladders.get(i, ())
         v = p.text_value()
-        if kinds == UNKNOWN:
+        # a column with no values in the sample is counted as each kind it may turn out to be,
+        # with the evidence of both dates and numbers below (times of day, day/month order,
+        # leading zeros, commas), as the sample counts it for the others: without it, the next
+        # read typed dates with times as Date32, or 007 as Int64, and a third read undid it
+        unknown = kinds == UNKNOWN
+        if unknown:
             for j, k in enumerate(kinds):
                 out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
-            # and its times of day and day/month order, as the sample counts them: dates with
-            # times are a DateTime64 (typed as a Date, every such value failed its cast and the
-            # column went back to text), and 12/25/2024 is read month-first on the next read
-            out.count(stat_alias(i, "time"), c.has_time(c.datetime(v.copy())))
-            out.classes(stat_alias(i, "order"), c.date_order(v.copy()),
-                        {stat_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), stat_alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST)})
-            out.count(stat_alias(i, "lead0"), _lead0(v.copy()))  # 007: codes, which stay text
-            # and how its numbers use commas: "2,125" among "0,5" is 2.125 on the next read
-            out.classes(stat_alias(i, "comma"), _comma_class(v.copy(), c.comma_kind(v.copy())),
-                        {stat_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
@@ -594,8 +596,8 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             out.classes(stat_alias(i, "step"), c.fn("multiIf", *steps, c.lit(len(kinds))) if len(kinds) > 1 else
                         c.if_(head, c.lit(1), c.lit(0)),
                         {stat_alias(i, f"fail{j}"): (">", j) for j in range(len(kinds))})
-        if p.kind in ("date", "datetime"):
-            moment = c.col(fast_name(i))
+        if p.kind in ("date", "datetime") or unknown:
+            moment = c.datetime(v.copy()) if unknown else c.col(fast_name(i))
             out.count(stat_alias(i, "time"), c.has_time(moment))
             if p.kind == "datetime":  # converted from their own offsets: said in the report
                 out.count(stat_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v)))
@@ -603,17 +605,20 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
             # per value; two more for 01/02-like ones; one for failed ones.
-            against = exp.EQ(this=c.date_order(v), expression=c.lit(c.SHOWS_DAY_FIRST if p.us_dates else c.SHOWS_MONTH_FIRST))
-            out.classes(stat_alias(i, "order"), c.date_order(v),
+            out.classes(stat_alias(i, "order"), c.date_order(v.copy()),
                         {stat_alias(i, "dmy"): ("=", c.SHOWS_DAY_FIRST), stat_alias(i, "mdy"): ("=", c.SHOWS_MONTH_FIRST),
                          stat_alias(i, "dm"): (">", c.NOT_DAY_MONTH)})
-            out.count(stat_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
-        if p.kind in NUMBER_KINDS:
+            if not unknown:  # (the unknown column's date step reads either order: nothing swapped)
+                against = exp.EQ(this=c.date_order(v.copy()),
+                                 expression=c.lit(c.SHOWS_DAY_FIRST if p.us_dates else c.SHOWS_MONTH_FIRST))
+                out.count(stat_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
+        if p.kind in NUMBER_KINDS or unknown:
             # per value: a position() and a comparison (the pattern runs on values like "0..."),
             # and a NULL test (the rest only on values the cheap cast could not read)
-            out.count(stat_alias(i, "lead0"), _lead0(v))
+            out.count(stat_alias(i, "lead0"), _lead0(v.copy()))
             # a value with a comma never passes the cheap cast: every such value has its kind
-            out.classes(stat_alias(i, "comma"), _comma_class(v, c.col(comma_name(i))),
+            kind = c.comma_kind(v.copy()) if unknown else c.col(comma_name(i))
+            out.classes(stat_alias(i, "comma"), _comma_class(v.copy(), kind),
                         {stat_alias(i, what): ("=", k) for k, what in COMMA_CLASSES.items()})
         if p.kind == "decimal":
             out.most(stat_alias(i, "scale"), _places(raw))
