@@ -413,3 +413,41 @@ def test_fan_with_declared_types_loads_what_the_engine_typed_fan_loads(etl: Work
     assert declared[1]  # rows were loaded
     if source == "csv":
         assert declared[2]  # and some rejected
+
+
+def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path) -> None:
+    """A source wider than ``infer.SAMPLE_CHUNK`` columns has its sample rows copied once and
+    counted a few columns at a time: every count, and so every plan, is the one a single query
+    over the source gives (column numbers, the spill column, short rows, null tokens and all),
+    and the copy is gone afterwards."""
+    import importlib
+
+    from bivoice_jupyter.etl import infer
+    from bivoice_jupyter.etl.progress import Progress
+    from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    lines = ["id,day,amount,code,name,ok,price,when,qty,note,ratio"]
+    for i in range(1, 400):
+        lines.append(f"{i},{1 + i % 28:02d}/{1 + i % 12:02d}/2024,\"{i},5\",{i % 50:03d},n{i % 7},"
+                     f"{('yes', 'no')[i % 2]},\"${i * 3:,}.25\",2024-03-{1 + i % 28:02d} 10:{i % 60:02d},"
+                     f"{'N/A' if i % 9 == 0 else i % 13},{'' if i % 4 else 'x'},{i / 8}")
+    lines[50] += ",spill"  # a row with more fields than the header
+    lines[60] = "60,01/01/2024"  # and one with fewer
+    path = files / "wide.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scratch = Scratch(etl._conn, "etl_files", "widetest")
+    try:
+        raw = resolve(path, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)
+        assert len(raw.columns) > infer.SAMPLE_CHUNK
+        one = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True)
+        chunked = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True, scratch=scratch)
+        assert chunked[2] == one[2] and chunked[0] == one[0] and chunked[1] == one[1]
+        assert one[2]["rows"] == 397 and one[2]["c8_n"] > 0
+        assert {p.name: p.type for p in one[0]}["amount"] == "Float64"  # its commas are decimal ones
+        assert not [t for t in scratch.tables if "sample" in t]
+        left = etl._conn.client.command("SELECT count() FROM system.tables WHERE database = 'etl_files' "
+                                        "AND name LIKE '%sample%'")
+        assert int(left) == 0
+    finally:
+        scratch.cleanup()

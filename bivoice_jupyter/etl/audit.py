@@ -18,7 +18,7 @@ from sqlglot import exp
 from ..errors import BivoiceError
 from ..sql.clickhouse import Connection
 from . import engine
-from .names import AUDIT_TABLE, DIALECT, ident, table
+from .names import AUDIT_TABLE, DIALECT, dtype, ident, table
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("load_id", "String"),
@@ -75,7 +75,7 @@ def sort_key(order: list[str]) -> exp.Expression:
 
 
 def create_statement(database: str, name: str, columns: tuple[tuple[str, str], ...], order: list[str]) -> exp.Create:
-    defs = [exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT)) for n, t in columns]
+    defs = [exp.ColumnDef(this=ident(n), kind=dtype(t)) for n, t in columns]
     key = sort_key(order)
     return exp.Create(
         this=exp.Schema(this=table(database, name), expressions=defs),

@@ -24,6 +24,8 @@ import re
 
 from sqlglot import exp
 
+from .names import dtype
+
 NULL_TOKENS = ("", "NA", "N/A", "n/a", "na", "Na", "null", "NULL", "Null", "None", "none", "NONE",
                "-", "--", "NaN", "nan", "NAN", "#N/A", "#NA", "\\N", "nil", "NIL")
 TRUE_TOKENS = ("true", "t", "yes", "y")
@@ -201,7 +203,7 @@ def boolean(v: exp.Expression) -> exp.Expression:
     words = exp.Array(expressions=[lit(t) for t in (*TRUE_TOKENS, *FALSE_TOKENS)])
     bits = exp.Array(expressions=[lit(1)] * len(TRUE_TOKENS) + [lit(0)] * len(FALSE_TOKENS))
     picked = fn("transform", fn("lower", v), words, bits, exp.Null())
-    return exp.cast(picked, exp.DataType.build("Nullable(Bool)", dialect="clickhouse"))
+    return exp.cast(picked, dtype("Nullable(Bool)"))
 
 
 def bad_time(v: exp.Expression) -> exp.Expression:

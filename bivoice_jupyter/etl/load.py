@@ -58,8 +58,10 @@ from .infer import (
     MAX_BAD_SHARE,
     NUMBER_KINDS,
     ROW_NAME,
+    SAMPLE_CHUNK,
     SAMPLE_ROWS,
     ColumnPlan,
+    RawColumn,
     base,
     both_orders,
     candidates,
@@ -87,7 +89,7 @@ from .infer import (
     target_plans,
     unwrap,
 )
-from .names import DIALECT, IDENTIFIER, check_table_name, ident, qualified, table
+from .names import DIALECT, IDENTIFIER, check_table_name, dtype, ident, qualified, table
 from .progress import Progress, watching
 from .sources import MALFORMED_SHARE, Raw, ReadOptions, Scratch, Source, resolve
 
@@ -191,23 +193,49 @@ def _with_settings(q: exp.Select, raw: Raw) -> exp.Select:
 # ------------------------------------------------------------------ planning
 
 
-def _speculate(conn: Connection, raw: Raw, share: float, infer: bool,
-               sample_rows: int = SAMPLE_ROWS) -> tuple[list[ColumnPlan], dict[int, tuple[str, ...]], dict[str, Any]]:
+def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_rows: int = SAMPLE_ROWS,
+               scratch: Scratch | None = None) -> tuple[list[ColumnPlan], dict[int, tuple[str, ...]], dict[str, Any]]:
     """Plans from the first rows, the casts to count for each column while loading, and the
-    sample's counts (see :mod:`infer`)."""
+    sample's counts (see :mod:`infer`). With ``scratch``, a source of more than
+    :data:`SAMPLE_CHUNK` columns has its sample rows copied once into a table there, and their
+    counts asked for a few columns at a time."""
     well_formed = [exp.EQ(this=c.col(raw.extra), expression=c.lit(""))] if raw.extra else []
     if any(m.count == "short" for m in _malformed(raw)):
         well_formed.append(c.not_null(c.col(raw.columns[-1].source)))
-    q = _with_settings(sample_query(raw.relation, raw.columns, sample_rows, text_source=raw.text_source,
-                                    extra=raw.extra, where=exp.and_(*well_formed) if well_formed else None,
-                                    null_tokens=raw.null_tokens), raw)
+    where = exp.and_(*well_formed) if well_formed else None
     # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead), blocks
     # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
-    q.set("settings", [*(q.args.get("settings") or []),
-                       *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                         for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
-                                      "max_block_size": max(1024, sample_rows)}.items()]])
-    row = engine.one_row(conn, q)
+    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
+                for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
+                             "max_block_size": max(1024, sample_rows)}.items()]
+
+    def counts(relation: exp.Expression, columns: list[RawColumn], first: int, *, source: bool) -> dict[str, Any]:
+        q = sample_query(relation, columns, sample_rows, text_source=raw.text_source, extra=raw.extra if first == 0 else None,
+                         where=where if source else None, null_tokens=raw.null_tokens, first=first)
+        if source:
+            _with_settings(q, raw)
+        q.set("settings", [*(q.args.get("settings") or []), *[s.copy() for s in settings]])
+        return engine.one_row(conn, q)
+
+    if scratch is None or len(raw.columns) <= SAMPLE_CHUNK:
+        row = counts(raw.relation, raw.columns, 0, source=True)
+    else:  # the source read once (a URL, a database), its sample rows kept in memory
+        rows_table = scratch.table("sample")
+        copy = exp.select(exp.Star()).from_(raw.relation)  # the source's relation is shared: copied
+        if where is not None:
+            copy = copy.where(where.copy(), copy=False)
+        copy = _with_settings(copy.limit(sample_rows, copy=False), raw)
+        copy.set("settings", [*(copy.args.get("settings") or []), *[s.copy() for s in settings]])
+        conn.command(exp.Create(this=table(scratch.database, rows_table), kind="TABLE", expression=copy,
+                                properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
+        try:
+            row = {}
+            for first in range(0, len(raw.columns), SAMPLE_CHUNK):
+                row.update(counts(table(scratch.database, rows_table), raw.columns[first:first + SAMPLE_CHUNK], first,
+                                  source=False))
+        finally:
+            conn.command(exp.Drop(tables=[table(scratch.database, rows_table)], kind="TABLE", exists=True))
+            scratch.tables.remove(rows_table)
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
     # with infer=False text stays plain String (no LowCardinality either)
@@ -416,7 +444,7 @@ def _reason(p: ColumnPlan) -> exp.Expression:
 
 
 def _create(database: str, name: str, plans: list[ColumnPlan], order: list[str], replacing: bool) -> exp.Create:
-    defs = [exp.ColumnDef(this=ident(p.name), kind=exp.DataType.build(p.type, dialect=DIALECT)) for p in plans]
+    defs = [exp.ColumnDef(this=ident(p.name), kind=dtype(p.type)) for p in plans]
     key = audit.sort_key(order)
     return exp.Create(
         this=exp.Schema(this=table(database, name), expressions=defs),
@@ -466,7 +494,7 @@ def _reject_items(plans: list[ColumnPlan], failing: list[ColumnPlan], checks: li
     as_text = [c.fn("toString", p.raw()) if p.kind == "kept" else p.raw() for p in failing]
     column = pick([c.lit(m.column) for m in checks], [c.lit(p.name) for p in failing], c.lit(""))
     value = exp.cast(pick([m.value for m in checks], as_text, exp.Null()),
-                     exp.DataType.build("Nullable(String)", dialect=DIALECT))
+                     dtype("Nullable(String)"))
     reason = pick([c.lit(m.reason) for m in checks], [_reason(p) for p in failing], c.lit(""))
     pairs: list[exp.Expression] = []
     for p in plans:
@@ -482,7 +510,7 @@ def _reject_items(plans: list[ColumnPlan], failing: list[ColumnPlan], checks: li
 def _rejects_select(fan: exp.Expression, load_id: str) -> exp.Select:
     return exp.select(
         c.lit(load_id).as_("load_id"),
-        exp.cast(c.col(ROW_NAME), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
+        exp.cast(c.col(ROW_NAME), dtype("Nullable(UInt64)")).as_("source_row"),
         *[exp.alias_(c.col(_reject_name(w)), w, quoted=True, copy=False) for w in _REJECT_FIELDS], copy=False,
     ).from_(fan).where(c.col(BAD_NAME), copy=False)
 
@@ -538,7 +566,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     types = _fan_types(list(read), plans, {**stats.types, **dict.fromkeys(flags, "Nullable(UInt8)")})
     picked: list[exp.Expression] = [c.col(n) for n in read]
     if types is not None:  # each column cast to its declared type: an identity, or a Nullable wrapper
-        picked = [exp.alias_(exp.cast(x, exp.DataType.build(types[n], dialect=DIALECT)), n, quoted=True, copy=False)
+        picked = [exp.alias_(exp.cast(x, dtype(types[n])), n, quoted=True, copy=False)
                   for x, n in zip(picked, read)]
     rel = exp.select(*picked, copy=False).from_(rel, copy=False).subquery("_fan", copy=False)
     return _Fan(rel, views, counts, stats.maxima, checks, types)
@@ -601,7 +629,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     null = exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])
     if built.types is not None:
         conn.command(exp.Create(this=exp.Schema(this=table(database, fan), expressions=[
-            exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT)) for n, t in built.types.items()]),
+            exp.ColumnDef(this=ident(n), kind=dtype(t)) for n, t in built.types.items()]),
             kind="TABLE", properties=null))
     else:
         probe = exp.select(exp.Star()).from_(rel).limit(0, copy=False)  # a copy: ``rel`` is read again below
@@ -613,8 +641,8 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     # largest values an Int64), so that creating it costs no analysis of the counts
     conn.command(exp.Create(
         this=exp.Schema(this=table(database, stats), expressions=[
-            exp.ColumnDef(this=ident(str(x.alias)), kind=exp.DataType.build("Int64" if str(x.alias) in built.maxima else "UInt64",
-                                                                             dialect=DIALECT)) for x in parts]),
+            exp.ColumnDef(this=ident(str(x.alias)), kind=dtype("Int64" if str(x.alias) in built.maxima else "UInt64"))
+            for x in parts]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     quotes = None
     if "quotes" in built.views:  # unclosed quotes, see _check_quotes
@@ -739,7 +767,7 @@ def _reject_unparsed(conn: Connection, path: Path, database: str, rejected: str,
     source = _errors(path)
     why = c.fn("regexpExtract", c.col("reason"), c.lit("ERROR: ([^\n]*)"), c.lit(1))
     select = exp.select(
-        c.lit(load_id).as_("load_id"), exp.cast(c.col("offset"), exp.DataType.build("Nullable(UInt64)", dialect=DIALECT)).as_("source_row"),
+        c.lit(load_id).as_("load_id"), exp.cast(c.col("offset"), dtype("Nullable(UInt64)")).as_("source_row"),
         c.lit("(row)").as_("column", quoted=True), c.col("raw_data").as_("value"),
         c.fn("concat", c.lit("the row cannot be read as CSV: "), why).as_("reason"),
         c.fn("toJSONString", c.fn("map", c.lit("(line)"), c.col("raw_data"))).as_("raw"),
@@ -827,7 +855,7 @@ def _quotes_select(fan: exp.Expression) -> exp.Select:
 def _quotes_table(database: str, name: str) -> exp.Create:
     types = {"row": "UInt64", "column": "String", "lines": "Int64", "rows_like": "UInt64"}
     return exp.Create(this=exp.Schema(this=table(database, name), expressions=[
-        exp.ColumnDef(this=ident(n), kind=exp.DataType.build(types[n], dialect=DIALECT)) for n in _QUOTE_COLUMNS]),
+        exp.ColumnDef(this=ident(n), kind=dtype(types[n])) for n in _QUOTE_COLUMNS]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))]))
 
 
@@ -1078,7 +1106,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         sample: dict[str, Any] = {}
     else:
         bar.step("sampling")
-        plans, counting, sample = _speculate(conn, raw, share, infer)
+        plans, counting, sample = _speculate(conn, raw, share, infer, scratch=scratch)
         if keys:
             plans = _key_plans(plans, keys)
 
@@ -1292,7 +1320,7 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         raw = src.open(conn, scratch, bar, stage=False)
         if options.null_tokens is not None:
             raw.null_tokens = options.null_tokens
-        plans, _, sample = _speculate(conn, raw, float(max_bad_share), True, sample_rows=int(sample_rows))
+        plans, _, sample = _speculate(conn, raw, float(max_bad_share), True, sample_rows=int(sample_rows), scratch=scratch)
         sampled = int(sample["rows"])
         schema = pd.DataFrame(
             [(p.name, p.source, p.type, p.nulls, p.failures, p.note) for p in plans],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from sqlglot import exp
 
@@ -25,6 +26,18 @@ _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
 
 def ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
+
+
+@lru_cache(maxsize=512)
+def _parsed_type(text: str) -> exp.DataType:
+    return exp.DataType.build(text, dialect=DIALECT)
+
+
+def dtype(text: str) -> exp.DataType:
+    """A ClickHouse type as a sqlglot node. Parsing a type's text took 0.5 ms, and a load builds
+    some 240 of them (about 0.12 s of a 1,000-row load's 1.1 s), mostly the same few: each is
+    parsed once, and every caller gets its own copy (a node belongs to one tree)."""
+    return _parsed_type(text).copy()
 
 
 def table(database: str, name: str) -> exp.Table:

@@ -60,7 +60,7 @@ from ..sql.clickhouse import Connection
 from . import clean as c
 from . import engine
 from .infer import RawColumn
-from .names import DIALECT, STAGE_PREFIX, check_names, clean_names, ident, qualified, table
+from .names import DIALECT, STAGE_PREFIX, check_names, clean_names, dtype, ident, qualified, table
 from .progress import Progress
 from .sniff import COMPRESSED, HEADER_ROWS, TextFormat, detect_header, find_start, open_binary, sniff, uncompressed
 
@@ -155,7 +155,7 @@ def _settings(**values: Any) -> list[exp.Expression]:
 def _structure(columns: list[tuple[str, str]]) -> str:
     """A table function's structure argument, with every name quoted by sqlglot."""
     return ", ".join(
-        exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT)).sql(DIALECT) for n, t in columns
+        exp.ColumnDef(this=ident(n), kind=dtype(t)).sql(DIALECT) for n, t in columns
     )
 
 
@@ -168,7 +168,7 @@ def _create_stage(conn: Connection, scratch: Scratch, columns: list[tuple[str, s
     name = scratch.table(what)
     conn.command(exp.Create(
         this=exp.Schema(this=table(scratch.database, name),
-                        expressions=[exp.ColumnDef(this=ident(n), kind=exp.DataType.build(t, dialect=DIALECT))
+                        expressions=[exp.ColumnDef(this=ident(n), kind=dtype(t))
                                      for n, t in columns]),
         kind="TABLE",
         properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("MergeTree")),
@@ -1120,7 +1120,7 @@ class Database(Source):
         widths = dict(zip(wide, (_decimal_width(conn, table(scratch.database, name), n) for n in wide)))
         types = [widths.get(n, t) for n, t in zip(names, types)]
         typed = _create_stage(conn, scratch, [*zip(names, types), (ROW, "UInt64")], "typed")
-        select = exp.select(*[exp.cast(c.col(n), exp.DataType.build(t, dialect=DIALECT)) if n in widths else c.col(n)
+        select = exp.select(*[exp.cast(c.col(n), dtype(t)) if n in widths else c.col(n)
                               for n, t in zip(names, types)],
                             exp.alias_(_row_in_order(), ROW, quoted=True)
                             ).from_(table(scratch.database, name))
