@@ -451,3 +451,26 @@ def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Work
         assert int(left) == 0
     finally:
         scratch.cleanup()
+
+
+def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl: Workspace, files: Path) -> None:
+    """A load spells out every column's cleaning, about 3.6 KB of SQL a column: from 73
+    columns on, its read went past the engine's 256 KiB query size and nothing could be
+    loaded. The load's statements now carry their own parser limits, for themselves alone."""
+    kinds = [lambda i, r: str(r * 7 + i), lambda i, r: f"\"{r},{i % 10}\"", lambda i, r: f"2024-0{1 + r % 9}-1{i % 10}",
+             lambda i, r: f"name {r % 5}", lambda i, r: ("yes", "no")[r % 2]]
+    n = 80
+    lines = [",".join(f"Col {i}" for i in range(n))]
+    lines += [",".join(kinds[i % 5](i, r) for i in range(n)) for r in range(1, 41)]
+    path = files / "eighty.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = etl.load(path, table="eighty", if_exists="replace")
+    assert report.rows_loaded == 40 and report.rows_rejected == 0
+    types = dict(zip(etl.describe("eighty")["column"], etl.describe("eighty")["type"]))
+    assert len(types) == n
+    assert (types["col_0"], types["col_1"], types["col_2"], types["col_3"], types["col_4"]) == \
+        ("Int64", "Float64", "Date32", "String", "Bool")
+    assert types["col_79"] == "Bool" and types["col_76"] == "Float64"
+    assert etl.sql("SELECT sum(col_75) AS s FROM eighty")["s"].iloc[0] == sum(r * 7 + 75 for r in range(1, 41))
+    # the session (user SQL) still parses under the engine's own limit
+    assert int(etl._conn.client.command("SELECT getSetting('max_query_size')")) == 262_144

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlglot import exp
 
 from ..errors import QueryError
-from ..sql.clickhouse import Connection, error_message
+from ..sql.clickhouse import GENERATED_SQL, LONG_SQL, Connection, error_message
 from .names import DIALECT
 
 _CODE = re.compile(r"Code:\s*(\d+)")
@@ -27,6 +27,15 @@ _CODE = re.compile(r"Code:\s*(\d+)")
 # compiled them: a 1,000-row load then took 2.0 s instead of 1.0 (the counts' sum over the
 # stats table 0.19 s instead of 0.015).
 NO_JIT = {"compile_expressions": 0, "compile_aggregate_expressions": 0}
+# Two passes whose cost grew faster than a load's statements, which spell out every column's
+# cleaning and checks in layers (sub-selects): the analyzer's and-compare-chain pass (it adds
+# the comparisons an AND chain implies; the statements compare no two columns for it to
+# chain), and the query plan's merging of the layers' expression steps into one. The read of
+# a 1,000-row file of 64 columns: 3.9 s with both, 2.5 s without the first, 1.3 s without
+# either (16 columns 0.52 -> 0.32 s, 32 columns 1.26 -> 0.69 s without the merging; the
+# merging gained the 1 M-row read of bench/RESULTS.md nothing: 1.38-1.82 s with, 1.48-1.65 s
+# without). In each statement's SETTINGS clause, which applies before its analysis.
+ANALYSIS = {"optimize_and_compare_chain": 0, "query_plan_merge_expressions": 0}
 
 
 def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
@@ -47,7 +56,7 @@ def one_row(conn: Connection, query: exp.Expression) -> dict[str, Any]:
 def _query(conn: Connection, query: exp.Expression, how: Any) -> Any:
     sql = query.sql(DIALECT, copy=False)  # built for this read alone (see Connection.command)
     try:
-        return how(sql, settings={"readonly": 2, **NO_JIT})
+        return how(sql, settings={"readonly": 2, **NO_JIT, **(GENERATED_SQL if len(sql) > LONG_SQL else {})})
     except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own
         raise error(exc, sql) from exc
 

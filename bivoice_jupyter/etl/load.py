@@ -130,7 +130,7 @@ STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304
                   "min_insert_block_size_rows_for_materialized_views": 262_144,
                   "min_insert_block_size_bytes_for_materialized_views": 128 << 20,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0,
-                  **engine.NO_JIT}
+                  **engine.NO_JIT, **engine.ANALYSIS}
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -207,7 +207,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
     settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
                 for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
-                             "max_block_size": max(1024, sample_rows)}.items()]
+                             "max_block_size": max(1024, sample_rows), **engine.ANALYSIS}.items()]
 
     def counts(relation: exp.Expression, columns: list[RawColumn], first: int, *, source: bool) -> dict[str, Any]:
         q = sample_query(relation, columns, sample_rows, text_source=raw.text_source, extra=raw.extra if first == 0 else None,

@@ -164,6 +164,16 @@ def query_settings(limits: Limits, *, readonly: bool = True) -> dict[str, Any]:
     return settings
 
 
+# The parser's limits for the statements a load builds (never for user SQL, which keeps the
+# engine's defaults): a load's read spells out every column's cleaning and checks, about
+# 3.6 KB of SQL a column, so a CSV of 73 columns or more went past the default 256 KiB
+# ``max_query_size`` and could not be loaded at all. A statement is parsed before its own
+# SETTINGS clause applies, so these go with the call, and only with a long statement: on
+# chDB each call's settings cost a read of system.settings and two SETs around it.
+GENERATED_SQL = {"max_query_size": 256 << 20, "max_ast_elements": 50_000_000, "max_expanded_ast_elements": 50_000_000}
+LONG_SQL = 128 << 10
+
+
 class Connection:
     """One ClickHouse client and the limits every read is sent with."""
 
@@ -220,7 +230,7 @@ class Connection:
         sql = statement.sql(DIALECT, copy=False)  # built for this call alone: no copy (it cost a wide load 0.1 s)
         _SCHEMA_GENERATION[0] += 1
         try:
-            self.client.command(sql)
+            self.client.command(sql, settings=GENERATED_SQL if len(sql) > LONG_SQL else None)
         except Exception as exc:
             raise _query_error(exc, sql) from exc
 
