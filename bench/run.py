@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the bench modules si
 
 import _report  # noqa: E402
 import etl_load  # noqa: E402
+import etl_wide  # noqa: E402
 import guard_bench  # noqa: E402
 import nl2sql  # noqa: E402
 import pipeline_latency  # noqa: E402
@@ -29,6 +30,7 @@ BENCHMARKS = {
     guard_bench.NAME: lambda reps, progress: guard_bench.run(reps=max(reps, 5), progress=progress),
     nl2sql.NAME: nl2sql.run,
     etl_load.NAME: lambda reps, progress: etl_load.run(reps=min(reps, 2), progress=progress),
+    etl_wide.NAME: lambda reps, progress: etl_wide.run(reps=min(reps, 3), progress=progress),
     speech_device.NAME: speech_device.run,
 }
 NEEDS_GPU = {speech_device.NAME}
