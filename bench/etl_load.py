@@ -175,7 +175,7 @@ def breakdown(csv: Path, home: Path, reps: int) -> dict[str, object]:
     from sqlglot import exp
 
     from bivoice_jupyter import Workspace
-    from bivoice_jupyter.etl import audit, infer
+    from bivoice_jupyter.etl import audit, engine, infer
     from bivoice_jupyter.etl.names import DIALECT, ident, table
     from bivoice_jupyter.etl.progress import Progress
     from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
@@ -186,9 +186,9 @@ def breakdown(csv: Path, home: Path, reps: int) -> dict[str, object]:
     command = conn.client.command
     scratch = Scratch(conn, db, "bench")
     raw = resolve(csv, ReadOptions()).open(conn, scratch, Progress(False), stage=False)
-    plans, counting, _ = load._speculate(conn, raw, infer.MAX_BAD_SHARE, True)
+    plans, counting, _ = load._speculate(conn, raw, infer.MAX_BAD_SHARE, True, scratch=scratch)
     read_settings = [s.sql(DIALECT) for s in raw.settings]
-    stage_settings = [f"{k} = {v}" for k, v in load.STAGE_SETTINGS.items()]  # as the load sends them
+    stage_settings = [f"{k} = {v}" for k, v in {**load.STAGE_SETTINGS, **engine.analysis(conn)}.items()]  # as the load sends them
     path = str(csv).replace("'", "\\'")
     strings = ", ".join(f"c{i} String" for i in range(len(raw.columns)))
 

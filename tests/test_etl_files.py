@@ -415,11 +415,12 @@ def test_fan_with_declared_types_loads_what_the_engine_typed_fan_loads(etl: Work
         assert declared[2]  # and some rejected
 
 
-def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path) -> None:
+@pytest.mark.parametrize("kind", ["csv", "dataframe"])
+def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path, kind: str) -> None:
     """A source wider than ``infer.SAMPLE_CHUNK`` columns has its sample rows copied once and
     counted a few columns at a time: every count, and so every plan, is the one a single query
-    over the source gives (column numbers, the spill column, short rows, null tokens and all),
-    and the copy is gone afterwards."""
+    over the source gives (column numbers, the spill column, short rows, null tokens, typed
+    columns' nulls and all), and the copy is gone afterwards."""
     import importlib
 
     from bivoice_jupyter.etl import infer
@@ -427,23 +428,35 @@ def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Work
     from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
 
     load = importlib.import_module("bivoice_jupyter.etl.load")
-    lines = ["id,day,amount,code,name,ok,price,when,qty,note,ratio"]
-    for i in range(1, 400):
-        lines.append(f"{i},{1 + i % 28:02d}/{1 + i % 12:02d}/2024,\"{i},5\",{i % 50:03d},n{i % 7},"
-                     f"{('yes', 'no')[i % 2]},\"${i * 3:,}.25\",2024-03-{1 + i % 28:02d} 10:{i % 60:02d},"
-                     f"{'N/A' if i % 9 == 0 else i % 13},{'' if i % 4 else 'x'},{i / 8}")
-    lines[50] += ",spill"  # a row with more fields than the header
-    lines[60] = "60,01/01/2024"  # and one with fewer
-    path = files / "wide.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    scratch = Scratch(etl._conn, "etl_files", "widetest")
+    if kind == "csv":
+        lines = ["id,day,amount,code,name,ok,price,when,qty,note,ratio"]
+        for i in range(1, 400):
+            lines.append(f"{i},{1 + i % 28:02d}/{1 + i % 12:02d}/2024,\"{i},5\",{i % 50:03d},n{i % 7},"
+                         f"{('yes', 'no')[i % 2]},\"${i * 3:,}.25\",2024-03-{1 + i % 28:02d} 10:{i % 60:02d},"
+                         f"{'N/A' if i % 9 == 0 else i % 13},{'' if i % 4 else 'x'},{i / 8}")
+        lines[50] += ",spill"  # a row with more fields than the header
+        lines[60] = "60,01/01/2024"  # and one with fewer
+        source: object = files / "wide.csv"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")  # type: ignore[attr-defined]
+        rows, counted = 397, "c8_n"  # the spill row and the short one are not sampled
+    else:  # typed columns (counted for their nulls) among text ones
+        n = 300
+        source = pd.DataFrame({
+            "id": range(n), "price": [None if i % 7 == 0 else i / 4 for i in range(n)],
+            "when": pd.date_range("2024-01-01", periods=n, freq="h"), "code": [f"{i % 50:03d}" for i in range(n)],
+            "amount": [f"{i},5" for i in range(n)], "ok": [i % 2 == 0 for i in range(n)],
+            "note": [None if i % 3 else "x" for i in range(n)], "qty": [str(i % 13) if i % 9 else "N/A" for i in range(n)],
+            "big": pd.array([None if i % 5 == 0 else i for i in range(n)], dtype="Int64"),
+        })
+        rows, counted = n, "c8_nulls"
+    scratch = Scratch(etl._conn, "etl_files", f"widetest{kind}")
     try:
-        raw = resolve(path, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)
+        raw = resolve(source, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)
         assert len(raw.columns) > infer.SAMPLE_CHUNK
         one = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True)
         chunked = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True, scratch=scratch)
         assert chunked[2] == one[2] and chunked[0] == one[0] and chunked[1] == one[1]
-        assert one[2]["rows"] == 397 and one[2]["c8_n"] > 0
+        assert one[2]["rows"] == rows and one[2][counted] > 0
         assert {p.name: p.type for p in one[0]}["amount"] == "Float64"  # its commas are decimal ones
         assert not [t for t in scratch.tables if "sample" in t]
         left = etl._conn.client.command("SELECT count() FROM system.tables WHERE database = 'etl_files' "
@@ -458,19 +471,49 @@ def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl
     columns on, its read went past the engine's 256 KiB query size and nothing could be
     loaded. The load's statements now carry their own parser limits, for themselves alone."""
     kinds = [lambda i, r: str(r * 7 + i), lambda i, r: f"\"{r},{i % 10}\"", lambda i, r: f"2024-0{1 + r % 9}-1{i % 10}",
-             lambda i, r: f"name {r % 5}", lambda i, r: ("yes", "no")[r % 2]]
+             lambda i, r: f"\"${r * 1000 + i:,}.50\"", lambda i, r: ("yes", "no")[r % 2]]
     n = 80
     lines = [",".join(f"Col {i}" for i in range(n))]
     lines += [",".join(kinds[i % 5](i, r) for i in range(n)) for r in range(1, 41)]
     path = files / "eighty.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    report = etl.load(path, table="eighty", if_exists="replace")
+    client, longest = etl._conn.client, [0]
+
+    def command(sql, *args, **kwargs):  # the longest statement the load sends
+        longest[0] = max(longest[0], len(sql.encode()) if isinstance(sql, str) else len(sql))
+        return type(client).command(client, sql, *args, **kwargs)
+
+    client.command = command
+    try:
+        report = etl.load(path, table="eighty", if_exists="replace")
+    finally:
+        del client.command
+    assert longest[0] > 262_144  # so the default limit would refuse it
+    assert etl.preview(path, rows=3).rows.shape == (3, n)  # a preview reads every column's cleaning too
     assert report.rows_loaded == 40 and report.rows_rejected == 0
     types = dict(zip(etl.describe("eighty")["column"], etl.describe("eighty")["type"]))
     assert len(types) == n
     assert (types["col_0"], types["col_1"], types["col_2"], types["col_3"], types["col_4"]) == \
-        ("Int64", "Float64", "Date32", "String", "Bool")
+        ("Int64", "Float64", "Date32", "Decimal(18, 2)", "Bool")
     assert types["col_79"] == "Bool" and types["col_76"] == "Float64"
     assert etl.sql("SELECT sum(col_75) AS s FROM eighty")["s"].iloc[0] == sum(r * 7 + 75 for r in range(1, 41))
     # the session (user SQL) still parses under the engine's own limit
     assert int(etl._conn.client.command("SELECT getSetting('max_query_size')")) == 262_144
+
+
+def test_a_preview_too_long_for_a_read_shows_the_same_rows_through_a_table(etl: Workspace, files: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview reads every column's cleaning; for a file wide enough that its read is longer
+    than the engine's query size (a read's settings come after it, so they cannot raise the
+    limit) it goes through a table instead. Here every statement counts as long."""
+    from bivoice_jupyter.sql import clickhouse
+
+    path = messy.orders_csv(files / "longpreview.csv", rows=200, bad_from=10, bad_every=50)
+    before = set(etl.tables()["table"])
+    plain = etl.preview(path, rows=6)
+    monkeypatch.setattr(clickhouse, "_QUERY_SIZE_MARGIN", 1 << 30)
+    assert etl._conn.generated_settings("SELECT 1") is not None
+    long = etl.preview(path, rows=6)
+    pd.testing.assert_frame_equal(long.rows, plain.rows)
+    assert long.schema.equals(plain.schema) and long.sampled == plain.sampled == 200
+    assert set(etl.tables()["table"]) == before

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlglot import exp
 
 from ..errors import QueryError
-from ..sql.clickhouse import GENERATED_SQL, LONG_SQL, Connection, error_message
+from ..sql.clickhouse import Connection, error_message
 from .names import DIALECT
 
 _CODE = re.compile(r"Code:\s*(\d+)")
@@ -38,6 +38,13 @@ NO_JIT = {"compile_expressions": 0, "compile_aggregate_expressions": 0}
 ANALYSIS = {"optimize_and_compare_chain": 0, "query_plan_merge_expressions": 0}
 
 
+def analysis(conn: Connection) -> dict[str, int]:
+    """:data:`ANALYSIS`, less what the server does not know (an older ClickHouse refuses a
+    statement that names a setting it lacks)."""
+    known = getattr(conn.client, "server_settings", None)
+    return {k: v for k, v in ANALYSIS.items() if not known or k in known}
+
+
 def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
     """Rows of a read built from sqlglot expressions (no writes: ``readonly=2``)."""
     return _query(conn, query, conn.client.query_df)
@@ -56,7 +63,7 @@ def one_row(conn: Connection, query: exp.Expression) -> dict[str, Any]:
 def _query(conn: Connection, query: exp.Expression, how: Any) -> Any:
     sql = query.sql(DIALECT, copy=False)  # built for this read alone (see Connection.command)
     try:
-        return how(sql, settings={"readonly": 2, **NO_JIT, **(GENERATED_SQL if len(sql) > LONG_SQL else {})})
+        return how(sql, settings={"readonly": 2, **NO_JIT})
     except Exception as exc:  # clickhouse-connect wraps the engine's errors in its own
         raise error(exc, sql) from exc
 

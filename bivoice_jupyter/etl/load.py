@@ -130,7 +130,7 @@ STAGE_SETTINGS = {"max_block_size": 98_304, "min_insert_block_size_rows": 98_304
                   "min_insert_block_size_rows_for_materialized_views": 262_144,
                   "min_insert_block_size_bytes_for_materialized_views": 128 << 20,
                   "max_insert_threads": 2, "parallel_view_processing": 1, "input_format_parallel_parsing": 0,
-                  **engine.NO_JIT, **engine.ANALYSIS}
+                  **engine.NO_JIT}  # and engine.analysis(conn)
 
 __all__ = ["IDENTIFIER", "MODES", "Preview", "load", "preview"]
 
@@ -207,7 +207,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
     settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
                 for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
-                             "max_block_size": max(1024, sample_rows), **engine.ANALYSIS}.items()]
+                             "max_block_size": max(1024, sample_rows), **engine.analysis(conn)}.items()]
 
     def counts(relation: exp.Expression, columns: list[RawColumn], first: int, *, source: bool) -> dict[str, Any]:
         q = sample_query(relation, columns, sample_rows, text_source=raw.text_source, extra=raw.extra if first == 0 else None,
@@ -221,7 +221,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
         row = counts(raw.relation, raw.columns, 0, source=True)
     else:  # the source read once (a URL, a database), its sample rows kept in memory
         rows_table = scratch.table("sample")
-        copy = exp.select(exp.Star()).from_(raw.relation)  # the source's relation is shared: copied
+        copy = exp.select(exp.Star()).from_(raw.relation.copy(), copy=False)  # the source's relation is shared
         if where is not None:
             copy = copy.where(where.copy(), copy=False)
         copy = _with_settings(copy.limit(sample_rows, copy=False), raw)
@@ -234,8 +234,11 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
                 row.update(counts(table(scratch.database, rows_table), raw.columns[first:first + SAMPLE_CHUNK], first,
                                   source=False))
         finally:
-            conn.command(exp.Drop(tables=[table(scratch.database, rows_table)], kind="TABLE", exists=True))
-            scratch.tables.remove(rows_table)
+            try:
+                conn.command(exp.Drop(tables=[table(scratch.database, rows_table)], kind="TABLE", exists=True))
+                scratch.tables.remove(rows_table)
+            except BivoiceError:  # left to the scratch's cleanup: an error on the way out hid the first one
+                pass
     cands = candidates(row, raw.columns, share) if infer else {i: "text" for i, rc in enumerate(raw.columns) if rc.text}
     ladders = {i: LADDERS.get(k, ()) for i, k in cands.items()}
     # with infer=False text stays plain String (no LowCardinality either)
@@ -664,7 +667,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
     settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                for k, v in {**STAGE_SETTINGS, **({"max_insert_threads": 1} if in_order else {})}.items()]
+                for k, v in {**STAGE_SETTINGS, **engine.analysis(conn), **({"max_insert_threads": 1} if in_order else {})}.items()]
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
         settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
@@ -1331,7 +1334,14 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         bad = _bad(failing, checks)
         if bad is not None:
             q = q.where(exp.not_(bad))
-        sample_rows_df = engine.read(conn, _with_settings(q.limit(int(rows)), raw))
+        q = _with_settings(q.limit(int(rows)), raw)
+        if conn.generated_settings(q.sql(DIALECT)) is None:
+            sample_rows_df = engine.read(conn, q)
+        else:  # a wide source's cleaning is too long for a read (its settings come after it): via a table
+            kept = scratch.table("preview")
+            conn.command(exp.Create(this=table(database, kept), kind="TABLE", expression=q, properties=exp.Properties(
+                expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
+            sample_rows_df = engine.read(conn, exp.select(exp.Star()).from_(table(database, kept)))
         return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled, tuple(raw.notes))
     except QueryError as exc:
         raise SourceError(_scrub(f"Could not preview {src.label}: {exc}", secrets)) from (None if secrets else exc)

@@ -166,12 +166,13 @@ def query_settings(limits: Limits, *, readonly: bool = True) -> dict[str, Any]:
 
 # The parser's limits for the statements a load builds (never for user SQL, which keeps the
 # engine's defaults): a load's read spells out every column's cleaning and checks, about
-# 3.6 KB of SQL a column, so a CSV of 73 columns or more went past the default 256 KiB
+# 3.6 KB of SQL a column, so a file of some 50 columns or more went past the default 256 KiB
 # ``max_query_size`` and could not be loaded at all. A statement is parsed before its own
-# SETTINGS clause applies, so these go with the call, and only with a long statement: on
-# chDB each call's settings cost a read of system.settings and two SETs around it.
-GENERATED_SQL = {"max_query_size": 256 << 20, "max_ast_elements": 50_000_000, "max_expanded_ast_elements": 50_000_000}
-LONG_SQL = 128 << 10
+# SETTINGS clause applies, so the limits go with the call (see
+# :meth:`Connection.generated_settings`), and only with a statement the server's own limit
+# would refuse: on chDB each call's settings cost a read of system.settings and two SETs.
+_QUERY_SIZE_MARGIN = 64 << 10  # what the driver appends (SETTINGS, FORMAT), and more
+_AST_LIMITS = {"max_ast_elements": 50_000_000, "max_expanded_ast_elements": 50_000_000}
 
 
 class Connection:
@@ -230,9 +231,26 @@ class Connection:
         sql = statement.sql(DIALECT, copy=False)  # built for this call alone: no copy (it cost a wide load 0.1 s)
         _SCHEMA_GENERATION[0] += 1
         try:
-            self.client.command(sql, settings=GENERATED_SQL if len(sql) > LONG_SQL else None)
+            self.client.command(sql, settings=self.generated_settings(sql))
         except Exception as exc:
             raise _query_error(exc, sql) from exc
+
+    def generated_settings(self, sql: str) -> dict[str, Any] | None:
+        """The parser's limits for a statement a load built, where the server's own would refuse
+        it (None elsewhere): ``max_query_size`` sized to it, and the AST limits a server lets
+        this user raise. Only :meth:`command` can use them on chDB, whose reads take their
+        settings in a trailing SETTINGS clause, parsed with the query."""
+        size = len(sql.encode())
+        known = getattr(self.client, "server_settings", {}) or {}
+        current = known.get("max_query_size")
+        if size + _QUERY_SIZE_MARGIN <= int(getattr(current, "value", 262_144) or 262_144):
+            return None
+        out: dict[str, Any] = {"max_query_size": size + _QUERY_SIZE_MARGIN}
+        for k, v in _AST_LIMITS.items():
+            d = known.get(k)
+            if d is not None and not d.readonly and int(d.value or 0) < v:
+                out[k] = v
+        return out
 
     def insert_df(self, database: str, table: str, df: pd.DataFrame) -> None:
         _SCHEMA_GENERATION[0] += 1  # row counts change
