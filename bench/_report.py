@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -174,3 +175,10 @@ def write_section(name: str, markdown: str, path: Path = RESULTS) -> Path:
         text = text.rstrip("\n") + "\n\n" + block
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def publish(name: str, markdown: str, path: Path = RESULTS) -> None:
+    """Write section ``name`` (:func:`write_section`), print it, and say where it went."""
+    written = write_section(name, markdown, path)
+    print(markdown)
+    print(f"wrote section {name!r} of {written}", file=sys.stderr)

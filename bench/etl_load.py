@@ -470,9 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     section = run(reps=args.reps, progress=not args.quiet, rows=args.rows,
                   breakdown_reps=0 if args.no_breakdown else args.breakdown_reps)
     name = NAME if args.rows == 1_000_000 else f"{NAME}-{args.rows / 1e6:g}m"
-    path = _report.write_section(name, section, args.results)
-    print(section)
-    print(f"wrote section {name!r} of {path}", file=sys.stderr)
+    _report.publish(name, section, args.results)
     return 0
 
 

@@ -139,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.reps, widths, args.worker)))
         return 0
     section = run(reps=args.reps, progress=not args.quiet, widths=widths)
-    path = _report.write_section(NAME, section, args.results)
-    print(section)
-    print(f"wrote section {NAME!r} of {path}", file=sys.stderr)
+    _report.publish(NAME, section, args.results)
     return 0
 
 

@@ -228,9 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reps < 1:
         parser.error("--reps must be at least 1")
     section = run(reps=args.reps, progress=not args.quiet)
-    path = rep.write_section(NAME, section, args.results)
-    print(section)
-    print(f"wrote section {NAME!r} of {path}", file=sys.stderr)
+    rep.publish(NAME, section, args.results)
     return 0
 
 

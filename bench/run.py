@@ -51,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"left out {', '.join(sorted(NEEDS_GPU))}: CTranslate2 sees no CUDA GPU here", file=sys.stderr)
     for name in names:
         section = BENCHMARKS[name](reps=args.reps, progress=not args.quiet)
-        path = _report.write_section(name, section, args.results)
-        print(section)
-        print(f"wrote section {name!r} of {path}", file=sys.stderr)
+        _report.publish(name, section, args.results)
     return 0
 
 
