@@ -39,8 +39,10 @@ from . import clean as c
 MAX_BAD_SHARE = 0.01
 SAMPLE_ROWS = 10_000
 # The sample's counts are asked for this many columns at a time, from one copy of the sample
-# rows: the engine's analysis of one query grows faster than its columns (the counts of a
-# 1,000-row file of 8 text columns took 0.35 s in one query, of 16 0.96 s, of 32 3.0 s).
+# rows (load._speculate). In one read, the counts of a file of some 50 columns were too long
+# for the engine's parser (a read's own settings cannot raise its limit on chDB), and their
+# analysis grew faster than the columns: a 1,000-row file of 8 text columns took 0.35 s, of 16
+# 0.96 s, of 32 3.0 s (before engine.ANALYSIS; with it, 32 columns in chunks took 1.5 s).
 SAMPLE_CHUNK = 4
 LOWCARD_MAX = 10_000  # at most this many distinct values (and under 10% of rows): LowCardinality
 MAX_SCALE = 6  # money with more decimal places than this is a float
