@@ -84,7 +84,8 @@ def run(reps: int = 3, progress: bool = True, widths: tuple[int, ...] = WIDTHS) 
                                "--widths", ",".join(map(str, widths))],
                               stdout=subprocess.PIPE, stderr=None if progress else subprocess.DEVNULL, text=True, timeout=3600)
         if proc.returncode != 0:
-            raise RuntimeError(f"the wide-file benchmark's worker failed (exit {proc.returncode}); its messages are above")
+            raise RuntimeError(f"the wide-file benchmark's worker failed (exit {proc.returncode}); "
+                               + ("its messages are above" if progress else "run it without --quiet to see why"))
         result = json.loads(proc.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -212,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in make_clips(args.make_clips):
             print(p)
         return 0
-    text = run(max(1, args.reps), clips=args.clips)
-    print(text)
-    print(f"wrote section {NAME!r} of {rep.write_section(NAME, text, args.results)}", file=sys.stderr)
+    rep.publish(NAME, run(max(1, args.reps), clips=args.clips), args.results)
     return 0
 
 

@@ -504,16 +504,24 @@ def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl
 def test_a_preview_too_long_for_a_read_shows_the_same_rows_through_a_table(etl: Workspace, files: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """A preview reads every column's cleaning; for a file wide enough that its read is longer
-    than the engine's query size (a read's settings come after it, so they cannot raise the
-    limit) it goes through a table instead. Here every statement counts as long."""
+    than the engine's parser takes (a read's settings come after it, so they cannot raise the
+    limits) it goes through a table instead. Here every statement counts as long."""
     from bivoice_jupyter.sql import clickhouse
 
     path = messy.orders_csv(files / "longpreview.csv", rows=200, bad_from=10, bad_every=50)
-    before = set(etl.tables()["table"])
     plain = etl.preview(path, rows=6)
-    monkeypatch.setattr(clickhouse, "_QUERY_SIZE_MARGIN", 1 << 30)
-    assert etl._conn.generated_settings("SELECT 1") is not None
+    monkeypatch.setattr(clickhouse, "_LONG_SQL", 0)
+    client, sent = etl._conn.client, []
+
+    def command(sql, *args, **kwargs):
+        sent.append(sql if isinstance(sql, str) else sql.decode())
+        return type(client).command(client, sql, *args, **kwargs)
+
+    monkeypatch.setattr(client, "command", command, raising=False)
     long = etl.preview(path, rows=6)
+    assert [s for s in sent if s.startswith("CREATE TABLE") and "_bivoice_stage_preview_" in s]
     pd.testing.assert_frame_equal(long.rows, plain.rows)
     assert long.schema.equals(plain.schema) and long.sampled == plain.sampled == 200
-    assert set(etl.tables()["table"]) == before
+    left = etl._conn.client.command("SELECT count() FROM system.tables WHERE database = 'etl_files' "
+                                    "AND startsWith(name, '_bivoice_stage_')")
+    assert int(left) == 0

@@ -1335,13 +1335,17 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         if bad is not None:
             q = q.where(exp.not_(bad))
         q = _with_settings(q.limit(int(rows)), raw)
+        q.set("settings", [*(q.args.get("settings") or []), *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
+                                                              for k, v in {**engine.NO_JIT, **engine.analysis(conn)}.items()]])
         if conn.generated_settings(q.sql(DIALECT)) is None:
             sample_rows_df = engine.read(conn, q)
         else:  # a wide source's cleaning is too long for a read (its settings come after it): via a table
             kept = scratch.table("preview")
             conn.command(exp.Create(this=table(database, kept), kind="TABLE", expression=q, properties=exp.Properties(
                 expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
-            sample_rows_df = engine.read(conn, exp.select(exp.Star()).from_(table(database, kept)))
+            back = exp.select(exp.Star()).from_(table(database, kept))
+            back.set("settings", [exp.EQ(this=exp.column("max_threads"), expression=exp.Literal.number(1))])  # in order
+            sample_rows_df = engine.read(conn, back)
         return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled, tuple(raw.notes))
     except QueryError as exc:
         raise SourceError(_scrub(f"Could not preview {src.label}: {exc}", secrets)) from (None if secrets else exc)

@@ -172,7 +172,14 @@ def query_settings(limits: Limits, *, readonly: bool = True) -> dict[str, Any]:
 # :meth:`Connection.generated_settings`), and only with a statement the server's own limit
 # would refuse: on chDB each call's settings cost a read of system.settings and two SETs.
 _QUERY_SIZE_MARGIN = 64 << 10  # what the driver appends (SETTINGS, FORMAT), and more
+_LONG_SQL = 64 << 10  # a statement shorter than this passes the engine's default limits
 _AST_LIMITS = {"max_ast_elements": 50_000_000, "max_expanded_ast_elements": 50_000_000}
+
+
+def _setting(known: dict[str, Any], name: str, default: int) -> int:
+    """A numeric server setting's value from ``client.server_settings``, or ``default``."""
+    value = str(getattr(known.get(name), "value", "") or "")
+    return int(value) if value.isdigit() else default
 
 
 class Connection:
@@ -236,21 +243,23 @@ class Connection:
             raise _query_error(exc, sql) from exc
 
     def generated_settings(self, sql: str) -> dict[str, Any] | None:
-        """The parser's limits for a statement a load built, where the server's own would refuse
-        it (None elsewhere): ``max_query_size`` sized to it, and the AST limits a server lets
-        this user raise. Only :meth:`command` can use them on chDB, whose reads take their
-        settings in a trailing SETTINGS clause, parsed with the query."""
+        """The parser's limits for a long statement a load built (None for a short one):
+        ``max_query_size`` sized to it where the server's own would refuse it, and the AST
+        limits where the server lets this user raise them (a statement well under the size
+        limit may still pass 50,000 AST elements). Only :meth:`command` can use them on chDB,
+        whose reads take their settings in a trailing SETTINGS clause, parsed with the query."""
         size = len(sql.encode())
-        known = getattr(self.client, "server_settings", {}) or {}
-        current = known.get("max_query_size")
-        if size + _QUERY_SIZE_MARGIN <= int(getattr(current, "value", 262_144) or 262_144):
+        if size <= _LONG_SQL:
             return None
-        out: dict[str, Any] = {"max_query_size": size + _QUERY_SIZE_MARGIN}
+        known = getattr(self.client, "server_settings", {}) or {}
+        out: dict[str, Any] = {}
+        if size + _QUERY_SIZE_MARGIN > _setting(known, "max_query_size", 262_144):
+            out["max_query_size"] = size + _QUERY_SIZE_MARGIN
         for k, v in _AST_LIMITS.items():
-            d = known.get(k)
-            if d is not None and not d.readonly and int(d.value or 0) < v:
+            d, current = known.get(k), _setting(known, k, 0)
+            if d is not None and not d.readonly and 0 < current < v:  # 0: no limit
                 out[k] = v
-        return out
+        return out or None
 
     def insert_df(self, database: str, table: str, df: pd.DataFrame) -> None:
         _SCHEMA_GENERATION[0] += 1  # row counts change
