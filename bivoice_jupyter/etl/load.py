@@ -623,8 +623,10 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     """Cast every row once, in one read of the source: the rows go into a Null-engine table
     whose materialized views keep the good rows, the rejected ones, and the counts the plan is
     checked against (one row per block). Returns the counts, summed. ``in_order``: blocks are
-    written one after another, in the source's order (an upsert's ReplacingMergeTree then
-    keeps the last row of a key the source repeats: with two insert threads, any of them)."""
+    cast and written one after another, in the source's order (an upsert's ReplacingMergeTree
+    then keeps the last row of a key the source repeats). One insert thread is not enough: the
+    read still fans out to ``max_threads`` streams after the file and back (a Resize each way),
+    so a later block could be written first; a CI run kept a key's first row that way."""
     database = scratch.database
     fan = scratch.table("fan")
     built = _fan(raw, plans, counting, load_id, table(database, fan))
@@ -667,7 +669,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
     settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                for k, v in {**STAGE_SETTINGS, **engine.analysis(conn), **({"max_insert_threads": 1} if in_order else {})}.items()]
+                for k, v in {**STAGE_SETTINGS, **engine.analysis(conn), **({"max_insert_threads": 1, "max_threads": 1} if in_order else {})}.items()]
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
         settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
