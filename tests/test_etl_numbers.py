@@ -202,6 +202,31 @@ def test_a_column_that_mostly_needs_cleaning_reads_plain_values_the_same(etl: Wo
     assert rejected == [204]  # 1e3 (the 204th row after the header): a Decimal column takes no exponent
 
 
+def test_a_real_plan_skips_the_cheap_cast_only_for_the_column_that_mostly_needs_cleaning(etl: Workspace,
+                                                                                        files: Path) -> None:
+    """The plans the load makes from the two files above: the money column skips the cheap
+    cast, the plain one tries it first (so the comparison above compares the two routes)."""
+    import importlib
+
+    from bivoice_jupyter.etl import infer
+    from bivoice_jupyter.etl.progress import Progress
+    from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    got = {}
+    for name, filler in (("money", '"$1,234.50"'), ("plain", "1234.50")):
+        scratch = Scratch(etl._conn, "etl_numbers", f"quick{name}")
+        try:
+            raw = resolve(_odd_file(files / f"quick_{name}.csv", filler), ReadOptions()).open(
+                etl._conn, scratch, Progress(False), stage=False)
+            plans = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True, scratch=scratch)[0]
+        finally:
+            scratch.cleanup()
+        amount = {p.name: p for p in plans}["amount"]
+        got[name] = (amount.kind, amount.quick, amount.fast() is None)
+    assert got == {"money": ("decimal", False, True), "plain": ("decimal", True, False)}
+
+
 def test_the_cheap_cast_is_tried_first_only_where_the_sample_reads_plain() -> None:
     from bivoice_jupyter.etl.infer import ColumnPlan, quick
 
