@@ -45,6 +45,13 @@ def analysis(conn: Connection) -> dict[str, int]:
     return {k: v for k, v in ANALYSIS.items() if not known or k in known}
 
 
+def settings(**values: Any) -> list[exp.Expression]:
+    """``name = value`` nodes for a statement's SETTINGS clause (text quoted, numbers as is)."""
+    return [exp.EQ(this=exp.column(k), expression=exp.Literal.string(v) if isinstance(v, str)
+                   else exp.Literal.number(v if isinstance(v, float) else int(v)))
+            for k, v in values.items()]
+
+
 def read(conn: Connection, query: exp.Expression) -> pd.DataFrame:
     """Rows of a read built from sqlglot expressions (no writes: ``readonly=2``)."""
     return _query(conn, query, conn.client.query_df)

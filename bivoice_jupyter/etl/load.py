@@ -184,9 +184,11 @@ def _command(name: str, text: str) -> exp.Command:
     return exp.Command(this=name, expression=text)
 
 
-def _with_settings(q: exp.Select, raw: Raw) -> exp.Select:
-    if raw.settings:
-        q.set("settings", list(raw.settings))
+def _with_settings(q: exp.Select, raw: Raw | None, **values: Any) -> exp.Select:
+    """``q`` with the source's read settings (``raw``'s), then ``values``, in its SETTINGS clause."""
+    added = [*(raw.settings if raw is not None else []), *engine.settings(**values)]
+    if added:
+        q.set("settings", [*(q.args.get("settings") or []), *added])
     return q
 
 
@@ -205,17 +207,13 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     where = exp.and_(*well_formed) if well_formed else None
     # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead), blocks
     # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
-    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                for k, v in {"max_threads": 1, "input_format_parallel_parsing": 0,
-                             "max_block_size": max(1024, sample_rows), **engine.analysis(conn)}.items()]
+    settings = {"max_threads": 1, "input_format_parallel_parsing": 0, "max_block_size": max(1024, sample_rows),
+                **engine.analysis(conn)}
 
     def counts(relation: exp.Expression, columns: list[RawColumn], first: int, *, source: bool) -> dict[str, Any]:
         q = sample_query(relation, columns, sample_rows, text_source=raw.text_source, extra=raw.extra if first == 0 else None,
                          where=where if source else None, null_tokens=raw.null_tokens, first=first)
-        if source:
-            _with_settings(q, raw)
-        q.set("settings", [*(q.args.get("settings") or []), *[s.copy() for s in settings]])
-        return engine.one_row(conn, q)
+        return engine.one_row(conn, _with_settings(q, raw if source else None, **settings))
 
     if scratch is None or len(raw.columns) <= SAMPLE_CHUNK:
         row = counts(raw.relation, raw.columns, 0, source=True)
@@ -224,8 +222,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
         copy = exp.select(exp.Star()).from_(raw.relation.copy(), copy=False)  # the source's relation is shared
         if where is not None:
             copy = copy.where(where.copy(), copy=False)
-        copy = _with_settings(copy.limit(sample_rows, copy=False), raw)
-        copy.set("settings", [*(copy.args.get("settings") or []), *[s.copy() for s in settings]])
+        copy = _with_settings(copy.limit(sample_rows, copy=False), raw, **settings)
         conn.command(exp.Create(this=table(scratch.database, rows_table), kind="TABLE", expression=copy,
                                 properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
         try:
@@ -668,15 +665,13 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
             properties=exp.Properties(expressions=[exp.MaterializedProperty(),
                                                    exp.ToTableProperty(this=_into(database, target, cols))]),
         ))
-    settings = [exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                for k, v in {**STAGE_SETTINGS, **engine.analysis(conn), **({"max_insert_threads": 1, "max_threads": 1} if in_order else {})}.items()]
+    settings: dict[str, Any] = {**STAGE_SETTINGS, **engine.analysis(conn),
+                                **({"max_insert_threads": 1, "max_threads": 1} if in_order else {})}
     if raw.malformed is not None:  # rows the parser cannot read are written there, not fatal
         raw.malformed.unlink(missing_ok=True)
-        settings += [exp.EQ(this=exp.column("input_format_record_errors_file_path"), expression=c.lit(str(raw.malformed))),
-                     exp.EQ(this=exp.column("input_format_allow_errors_ratio"), expression=exp.Literal.number(MALFORMED_SHARE))]
+        settings.update(input_format_record_errors_file_path=str(raw.malformed), input_format_allow_errors_ratio=MALFORMED_SHARE)
     try:
-        select = _with_settings(exp.select(exp.Star()).from_(rel, copy=False), raw)
-        select.set("settings", [*(select.args.get("settings") or []), *settings])
+        select = _with_settings(exp.select(exp.Star()).from_(rel, copy=False), raw, **settings)
         conn.command(exp.insert(select, table(database, fan), copy=False))
     finally:  # the views must be gone before the staging tables become the target
         for view in reversed(views):
@@ -1336,9 +1331,7 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         bad = _bad(failing, checks)
         if bad is not None:
             q = q.where(exp.not_(bad))
-        q = _with_settings(q.limit(int(rows)), raw)
-        q.set("settings", [*(q.args.get("settings") or []), *[exp.EQ(this=exp.column(k), expression=exp.Literal.number(v))
-                                                              for k, v in {**engine.NO_JIT, **engine.analysis(conn)}.items()]])
+        q = _with_settings(q.limit(int(rows)), raw, **engine.NO_JIT, **engine.analysis(conn))
         if conn.generated_settings(q.sql(DIALECT)) is None:
             sample_rows_df = engine.read(conn, q)
         else:  # a wide source's cleaning is too long for a read (its settings come after it): via a table
@@ -1346,8 +1339,7 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
             conn.command(exp.Create(this=table(database, kept), kind="TABLE", expression=q, properties=exp.Properties(
                 expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
             back = exp.select(exp.Star()).from_(table(database, kept))
-            back.set("settings", [exp.EQ(this=exp.column("max_threads"), expression=exp.Literal.number(1))])  # in order
-            sample_rows_df = engine.read(conn, back)
+            sample_rows_df = engine.read(conn, _with_settings(back, None, max_threads=1))  # one stream: in order
         return Preview(src.label, dict(raw.details), schema, sample_rows_df, sampled, tuple(raw.notes))
     except QueryError as exc:
         raise SourceError(_scrub(f"Could not preview {src.label}: {exc}", secrets)) from (None if secrets else exc)

@@ -146,12 +146,6 @@ class Scratch:
         return left
 
 
-def _settings(**values: Any) -> list[exp.Expression]:
-    return [exp.EQ(this=exp.column(k), expression=c.lit(v) if isinstance(v, str)
-                   else exp.Literal.number(v if isinstance(v, float) else int(v)))
-            for k, v in values.items()]
-
-
 def _structure(columns: list[tuple[str, str]]) -> str:
     """A table function's structure argument, with every name quoted by sqlglot."""
     return ", ".join(
@@ -249,7 +243,7 @@ class TextFile(FileSource):
         if conn.embedded and not stage:
             relation = exp.Table(this=c.fn("file", c.lit(str(path)), c.lit(format_name), c.lit(structure)))
             raw = Raw(relation=relation, columns=columns, row=exp.Add(this=exp.column("_row_number"), expression=c.lit(1)),
-                      extra=EXTRA, settings=[*settings, *_settings(**READ_IN_PLACE)], text_source=True, size_bytes=size,
+                      extra=EXTRA, settings=[*settings, *engine.settings(**READ_IN_PLACE)], text_source=True, size_bytes=size,
                       details=details, malformed=scratch.file(".errors.csv"))
         else:
             raw = _stream_to_stage(conn, scratch, progress, path, format_name, columns, settings, details, self.label)
@@ -310,11 +304,11 @@ def _text_format(delimiter: str, header: bool, skip: int = 0) -> tuple[list[exp.
     if delimiter == "\t":
         if skip:
             raise ValueError("CustomSeparated cannot skip lines: rewrite the file (_transcode)")
-        settings = _settings(format_custom_escaping_rule="CSV", format_custom_field_delimiter="\t",
+        settings = engine.settings(format_custom_escaping_rule="CSV", format_custom_field_delimiter="\t",
                              input_format_custom_allow_variable_number_of_columns=1,
                              input_format_custom_skip_trailing_empty_lines=1, **common)
         return settings, "CustomSeparatedWithNames" if header else "CustomSeparated"
-    settings = _settings(format_csv_delimiter=delimiter, input_format_csv_allow_variable_number_of_columns=1,
+    settings = engine.settings(format_csv_delimiter=delimiter, input_format_csv_allow_variable_number_of_columns=1,
                          input_format_csv_trim_whitespaces=0, input_format_csv_skip_trailing_empty_lines=1,
                          **common, **({"input_format_csv_skip_first_lines": skip} if skip else {}))
     return settings, "CSVWithNames" if header else "CSV"
@@ -385,7 +379,7 @@ class JsonFile(FileSource):
             raise SourceError(f"{self.path.name} is empty.", hint="a JSON source needs at least one object")
         if head.lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1] not in (b"{", b"["):
             raise SourceError(f"{self.path.name} is not JSON objects (one per line, or an array of them).")
-        settings = _settings(
+        settings = engine.settings(
             input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
             input_format_json_read_bools_as_strings=1, input_format_json_read_numbers_as_strings=1,
             input_format_json_infer_incomplete_types_as_strings=1, input_format_json_ignore_unknown_keys_in_named_tuple=1,
@@ -892,7 +886,7 @@ class Url(Source):
                       text_source=True, details=details, notes=_skipped_note(tf))
             return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
         if fmt == "json":
-            settings = _settings(input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
+            settings = engine.settings(input_format_json_read_objects_as_strings=1, input_format_json_read_arrays_as_strings=1,
                                  input_format_json_read_bools_as_strings=1, input_format_json_read_numbers_as_strings=1,
                                  input_format_json_infer_incomplete_types_as_strings=1, input_format_skip_unknown_fields=1)
             keys = _json_keys(conn, "url", url_lit, settings, self.label, compression)
