@@ -416,11 +416,13 @@ def test_fan_with_declared_types_loads_what_the_engine_typed_fan_loads(etl: Work
 
 
 @pytest.mark.parametrize("kind", ["csv", "dataframe"])
-def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path, kind: str) -> None:
-    """A source wider than ``infer.SAMPLE_CHUNK`` columns has its sample rows copied once and
-    counted a few columns at a time: every count, and so every plan, is the one a single query
-    over the source gives (column numbers, the spill column, short rows, null tokens, typed
-    columns' nulls and all), and the copy is gone afterwards."""
+def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path, kind: str,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A source wider than ``infer.SAMPLE_CHUNK`` columns (4 here) has its sample rows copied
+    once and counted a few columns at a time: every count, and so every plan, is the one a
+    single query over the source gives (column numbers, the spill column, short rows, null
+    tokens, typed columns' nulls, text columns of two raw types and all), and the copy is gone
+    afterwards."""
     import importlib
 
     from bivoice_jupyter.etl import infer
@@ -428,6 +430,7 @@ def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Work
     from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
 
     load = importlib.import_module("bivoice_jupyter.etl.load")
+    monkeypatch.setattr(load, "SAMPLE_CHUNK", 4)
     if kind == "csv":
         lines = ["id,day,amount,code,name,ok,price,when,qty,note,ratio"]
         for i in range(1, 400):
@@ -452,7 +455,9 @@ def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Work
     scratch = Scratch(etl._conn, "etl_files", f"widetest{kind}")
     try:
         raw = resolve(source, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)
-        assert len(raw.columns) > infer.SAMPLE_CHUNK
+        assert len(raw.columns) > load.SAMPLE_CHUNK
+        if kind == "csv":  # the last column may be NULL (a short row): counted in arrays of its own
+            assert len({rc.type for rc in raw.columns if rc.text}) == 2, raw.columns
         one = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True)
         chunked = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True, scratch=scratch)
         assert chunked[2] == one[2] and chunked[0] == one[0] and chunked[1] == one[1]

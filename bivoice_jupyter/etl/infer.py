@@ -1,6 +1,7 @@
 """Type detection pushed down into ClickHouse: every text column is profiled by the engine.
 
-1. **sample** (the first 10,000 rows, one aggregate query): which type does each text column
+1. **sample** (the first 10,000 rows, one aggregate query, all text columns counted together
+   as arrays: :func:`sample_query`): which type does each text column
    look like? Integers, decimals (money), floats, booleans, dates, datetimes, or text; whether it
    has nulls, times of day, day-first or month-first dates, how many decimal places, how many
    distinct values. A number with a leading zero (``007``, ZIP codes) keeps the column text.
@@ -29,6 +30,7 @@ use, so anything that more than one step needs gets its own layer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -39,11 +41,12 @@ from . import clean as c
 MAX_BAD_SHARE = 0.01
 SAMPLE_ROWS = 10_000
 # The sample's counts are asked for this many columns at a time, from one copy of the sample
-# rows (load._speculate). In one read, the counts of a file of some 50 columns were too long
-# for the engine's parser (a read's own settings cannot raise its limit on chDB), and their
-# analysis grew faster than the columns: a 1,000-row file of 8 text columns took 0.35 s, of 16
-# 0.96 s, of 32 3.0 s (before engine.ANALYSIS; with it, 32 columns in chunks took 1.5 s).
-SAMPLE_CHUNK = 4
+# rows (load._speculate), so that a read stays under the engine's parser limit (a read's own
+# settings cannot raise it on chDB). Counted as arrays (see sample_query), a read is about
+# 13.5 KB and 60 bytes a column: 29 KB at 256 columns. Written out for each column (5 KB a
+# column), a file of some 50 columns was too long, and the counts' analysis grew faster than
+# the columns: 1,000-row files of 8, 16 and 32 text columns took 0.35, 0.96 and 3.0 s.
+SAMPLE_CHUNK = 256
 LOWCARD_MAX = 10_000  # at most this many distinct values (and under 10% of rows): LowCardinality
 MAX_SCALE = 6  # money with more decimal places than this is a float
 
@@ -90,18 +93,6 @@ def comma_name(i: int) -> str:
 
 def digits_name(i: int) -> str:
     return f"__bv_n{i}"
-
-
-def class_name(i: int) -> str:
-    return f"__bv_cc{i}"
-
-
-def places_name(i: int) -> str:
-    return f"__bv_dp{i}"
-
-
-def order_name(i: int) -> str:
-    return f"__bv_o{i}"
 
 
 def cast_name(i: int) -> str:
@@ -358,69 +349,6 @@ def _count(cond: exp.Expression) -> exp.Expression:
 # ------------------------------------------------------------------ pass 1: the sample
 
 
-def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int = SAMPLE_ROWS,
-                 *, text_source: bool = False, extra: str | None = None,
-                 where: exp.Expression | None = None, null_tokens: tuple[str, ...] = c.NULL_TOKENS,
-                 first: int = 0) -> exp.Select:
-    """Everything :func:`candidates` and :func:`from_sample` need, on the first ``rows`` rows
-    (those that pass ``where``: the well-formed ones). ``columns`` may be some of the source's,
-    from its ``first`` one on: their counts keep the numbers of the whole source's columns (see
-    :data:`SAMPLE_CHUNK`)."""
-    text = [i for i, rc in enumerate(columns, first) if rc.text]
-    b = base(relation, columns, values=set(text), extra=extra, limit=rows, where=where, null_tokens=null_tokens,
-             first=first)
-    # each text column's parsed moment once, read by name below (three counts use it: inlined,
-    # it made most of the query, whose analysis was most of a small load's planning time)
-    b = layer(b, [(fast_name(i), c.datetime(c.col(value_name(i)))) for i in text]
-              + [(comma_name(i), c.comma_kind(c.col(value_name(i)))) for i in text], "_moments")
-    # and its cleaned number text, read by the three number casts, and each value's comma class
-    # and day/month order, each read by several counts (a copy in each count made a sixth of the
-    # query's nodes, and the engine's analysis costs about 60 µs a node)
-    b = layer(b, [(digits_name(i), c.number(c.col(value_name(i)), kind=c.col(comma_name(i)))) for i in text]
-              + [(class_name(i), _comma_class(c.col(value_name(i)), c.col(comma_name(i)))) for i in text]
-              + [(order_name(i), c.date_order(c.col(value_name(i)))) for i in text]
-              + [(places_name(i), _places(c.col(raw_name(i)), comma=True)) for i in text], "_digits")
-    parts: list[exp.Expression] = []
-    for i, rc in enumerate(columns, first):
-        raw = c.col(raw_name(i))
-        if not rc.text:
-            parts.append(_count(c.is_null(raw)).as_(stat_alias(i, "nulls"), copy=False))
-            continue
-        v = c.col(value_name(i))
-        moment = c.col(fast_name(i))
-        digits = c.col(digits_name(i))
-        comma = c.col(class_name(i))
-        parts += [
-            exp.Count(this=v).as_(stat_alias(i, "n"), copy=False),
-            exp.Count(this=c.fn("accurateCastOrNull", raw, c.lit("Float64"))).as_(stat_alias(i, "plain"), copy=False),
-            exp.Count(this=c.slow(v, "int", "Int64", digits=digits)).as_(stat_alias(i, "int"), copy=False),
-            exp.Count(this=c.slow(v, "int", INNER["wide"], digits=digits)).as_(stat_alias(i, "wide"), copy=False),
-            exp.Count(this=c.slow(v, "float", "Float64", digits=digits)).as_(stat_alias(i, "float"), copy=False),
-            exp.Count(this=c.boolean(v)).as_(stat_alias(i, "bool"), copy=False),
-            exp.Count(this=moment).as_(stat_alias(i, "date"), copy=False),
-            _count(c.has_time(moment)).as_(stat_alias(i, "time"), copy=False),
-            _count(c.matches(v, c.MONEY)).as_(stat_alias(i, "money"), copy=False),
-            _count(_lead0(v)).as_(stat_alias(i, "lead0"), copy=False),
-            c.fn("uniqCombined", v).as_(stat_alias(i, "distinct"), copy=False),
-            _scale(raw).as_(stat_alias(i, "scale"), copy=False),
-            c.fn("toInt64", c.fn("max", c.col(places_name(i)))).as_(stat_alias(i, "comma_scale"), copy=False),
-            # the same where a lone thousands point is no decimal one ("1.500": see decide)
-            c.fn("toInt64", c.fn("maxIf", c.col(places_name(i)), exp.NEQ(this=c.col(class_name(i)), expression=c.lit(c.LONE_DOTTED)))
-                 ).as_(stat_alias(i, "dotted_scale"), copy=False),
-            *[_count(exp.EQ(this=comma.copy(), expression=c.lit(k))).as_(stat_alias(i, what), copy=False)
-              for k, what in COMMA_CLASSES.items()],
-        ]
-        order = c.col(order_name(i))
-        parts += [_count(exp.EQ(this=order, expression=c.lit(c.SHOWS_DAY_FIRST))).as_(stat_alias(i, "dmy"), copy=False),
-                  _count(exp.EQ(this=order.copy(), expression=c.lit(c.SHOWS_MONTH_FIRST))).as_(stat_alias(i, "mdy"), copy=False)]
-        if text_source:
-            parts.append(_count(exp.not_(c.fn("isValidUTF8", raw))).as_(stat_alias(i, "bad8"), copy=False))
-    if extra:
-        parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
-    parts.append(exp.Count(this=exp.Star()).as_("rows"))
-    return exp.select(*parts, copy=False).from_(b, copy=False)
-
-
 COMMA_CLASSES = {c.DECIMAL_ONLY: "dcomma", c.THOUSANDS_MANY: "thousands", c.THOUSANDS_ONE: "ambiguous",
                  c.POINT_DECIMAL: "points", c.GROUPED: "grouped", c.LONE_DOTTED: "lone_dots"}
 
@@ -460,8 +388,115 @@ def _places(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -
     return c.if_(exp.GT(this=dot, expression=c.lit(0)), digits, c.lit(0))
 
 
-def _scale(raw: exp.Expression) -> exp.Expression:
-    return c.fn("toInt64", c.fn("max", _places(raw)))
+def _each(body: exp.Expression, *arrays: tuple[str, str | exp.Expression]) -> exp.Expression:
+    """``arrayMap((x, ...) -> body, arrays...)``: ``arrays`` are (parameter, array) pairs, an
+    array by its column name or as an expression."""
+    return c.fn("arrayMap", exp.Lambda(this=body, expressions=[exp.to_identifier(p) for p, _ in arrays]),
+                *[c.col(a) if isinstance(a, str) else a for _, a in arrays])
+
+
+def _groups(columns: list[RawColumn], first: int) -> list[list[int]]:
+    """The text columns' numbers, by raw type: each group is counted as arrays of one element type."""
+    out: dict[str, list[int]] = {}
+    for i, rc in enumerate(columns, first):
+        if rc.text:
+            out.setdefault(rc.type, []).append(i)
+    return list(out.values())
+
+
+def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int = SAMPLE_ROWS,
+                 *, text_source: bool = False, extra: str | None = None,
+                 where: exp.Expression | None = None, null_tokens: tuple[str, ...] = c.NULL_TOKENS,
+                 first: int = 0) -> exp.Select:
+    """Everything :func:`candidates` and :func:`from_sample` need, on the first ``rows`` rows
+    (those that pass ``where``: the well-formed ones); read it with :func:`unpack_sample`.
+    ``columns`` may be some of the source's, from its ``first`` one on: their counts keep the
+    numbers of the whole source's columns (see :data:`SAMPLE_CHUNK`).
+
+    The text columns of one raw type are counted together, as arrays (``arrayMap`` and the
+    ``-ForEach`` aggregates): each count is written, and analysed by the engine, once for all
+    of them. Written once per column, the counts' analysis was most of a small load's planning
+    time, and grew faster than the columns."""
+    groups = _groups(columns, first)
+    b = base(relation, columns, values=frozenset(), extra=extra, limit=rows, where=where, null_tokens=null_tokens,
+             first=first)
+    x, y = "__bv_x", "__bv_y"
+    X, Y = c.col(x), c.col(y)
+    arrays: list[tuple[str, exp.Expression]] = []
+    for g, idx in enumerate(groups):  # each value's raw text, and its trimmed text (NULL for a null token)
+        arrays += [(f"__bv_rs{g}", exp.Array(expressions=[c.col(raw_name(i)) for i in idx])),
+                   (f"__bv_vs{g}", _each(c.value(X, null_tokens=null_tokens),
+                                         (x, exp.Array(expressions=[c.col(raw_name(i)) for i in idx]))))]
+    b = layer(b, arrays, "_values")
+    # each value's parsed moment and comma use, read by several counts below (a copy in each
+    # count made the query larger and its analysis longer: about 60 µs a node)
+    b = layer(b, [item for g in range(len(groups)) for item in (
+        (f"__bv_ts{g}", _each(c.datetime(X), (x, f"__bv_vs{g}"))),
+        (f"__bv_ks{g}", _each(c.comma_kind(X), (x, f"__bv_vs{g}"))))], "_moments")
+    # its cleaned number text, comma class, day/month order and decimal places
+    b = layer(b, [item for g in range(len(groups)) for item in (
+        (f"__bv_ds{g}", _each(c.number(X, kind=Y), (x, f"__bv_vs{g}"), (y, f"__bv_ks{g}"))),
+        (f"__bv_cs{g}", _each(_comma_class(X, Y), (x, f"__bv_vs{g}"), (y, f"__bv_ks{g}"))),
+        (f"__bv_os{g}", _each(c.date_order(X), (x, f"__bv_vs{g}"))),
+        (f"__bv_ps{g}", _each(_places(X, comma=True), (x, f"__bv_rs{g}"))))], "_digits")
+    parts: list[exp.Expression] = []
+    for i, rc in enumerate(columns, first):
+        if not rc.text:
+            parts.append(_count(c.is_null(c.col(raw_name(i)))).as_(stat_alias(i, "nulls"), copy=False))
+
+    def each_if(body: exp.Expression, *arrays: tuple[str, str]) -> exp.Expression:
+        return c.fn("countIfForEach", _each(body, *arrays))
+
+    def ints(e: exp.Expression) -> exp.Expression:
+        return _each(c.fn("toInt64", X), (x, e))
+
+    for g in range(len(groups)):
+        v, r, t = f"__bv_vs{g}", f"__bv_rs{g}", f"__bv_ts{g}"
+        counts = {
+            "n": c.fn("countForEach", c.col(v)),
+            "plain": c.fn("countForEach", _each(c.fn("accurateCastOrNull", X, c.lit("Float64")), (x, r))),
+            **{what: c.fn("countForEach", _each(c.slow(X, "int" if what == "wide" else what, INNER[what], digits=Y),
+                                                 (x, v), (y, f"__bv_ds{g}")))
+               for what in ("int", "wide", "float")},
+            "bool": c.fn("countForEach", _each(c.boolean(X), (x, v))),
+            "date": c.fn("countForEach", c.col(t)),
+            "time": each_if(c.has_time(X), (x, t)),
+            "money": each_if(c.matches(X, c.MONEY), (x, v)),
+            "lead0": each_if(_lead0(X), (x, v)),
+            "distinct": c.fn("uniqCombinedForEach", c.col(v)),
+            "scale": ints(c.fn("maxForEach", _each(_places(X), (x, r)))),
+            "comma_scale": ints(c.fn("maxForEach", c.col(f"__bv_ps{g}"))),
+            # the same where a lone thousands point is no decimal one ("1.500": see decide)
+            "dotted_scale": ints(c.fn("maxIfForEach", c.col(f"__bv_ps{g}"), _each(
+                exp.NEQ(this=X, expression=c.lit(c.LONE_DOTTED)), (x, f"__bv_cs{g}")))),
+            **{what: each_if(exp.EQ(this=X, expression=c.lit(k)), (x, f"__bv_cs{g}")) for k, what in COMMA_CLASSES.items()},
+            "dmy": each_if(exp.EQ(this=X, expression=c.lit(c.SHOWS_DAY_FIRST)), (x, f"__bv_os{g}")),
+            "mdy": each_if(exp.EQ(this=X, expression=c.lit(c.SHOWS_MONTH_FIRST)), (x, f"__bv_os{g}")),
+        }
+        if text_source:
+            counts["bad8"] = each_if(exp.not_(c.fn("isValidUTF8", X)), (x, r))
+        parts += [e.as_(f"g{g}_{what}", copy=False) for what, e in counts.items()]
+    if extra:
+        parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
+    parts.append(exp.Count(this=exp.Star()).as_("rows"))
+    return exp.select(*parts, copy=False).from_(b, copy=False)
+
+
+_GROUP_COUNT = re.compile(r"g([0-9]+)_(.+)")
+
+
+def unpack_sample(row: dict[str, Any], columns: list[RawColumn], first: int = 0) -> dict[str, Any]:
+    """:func:`sample_query`'s row, each text column's counts under its own name (:func:`stat_alias`);
+    a count of no rows (an empty array) or of no values (NULL) is 0, as in :func:`engine.one_row`."""
+    groups = _groups(columns, first)
+    out: dict[str, Any] = {}
+    for key, values in row.items():
+        if not (m := _GROUP_COUNT.fullmatch(key)):
+            out[key] = values
+            continue
+        for k, i in enumerate(groups[int(m.group(1))]):
+            out[stat_alias(i, m.group(2))] = values[k] if k < len(values) and values[k] is not None else 0
+    return out
 
 
 def candidates(row: dict[str, Any], columns: list[RawColumn], share: float) -> dict[int, str]:

@@ -85,6 +85,7 @@ from .infer import (
     stat_alias,
     same_plan,
     sample_query,
+    unpack_sample,
     stats_parts,
     target_plans,
     unwrap,
@@ -213,7 +214,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     def counts(relation: exp.Expression, columns: list[RawColumn], first: int, *, source: bool) -> dict[str, Any]:
         q = sample_query(relation, columns, sample_rows, text_source=raw.text_source, extra=raw.extra if first == 0 else None,
                          where=where if source else None, null_tokens=raw.null_tokens, first=first)
-        return engine.one_row(conn, _with_settings(q, raw if source else None, **settings))
+        return unpack_sample(engine.one_row(conn, _with_settings(q, raw if source else None, **settings)), columns, first)
 
     if scratch is None or len(raw.columns) <= SAMPLE_CHUNK:
         row = counts(raw.relation, raw.columns, 0, source=True)
