@@ -471,10 +471,16 @@ def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Work
         scratch.cleanup()
 
 
-def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl: Workspace, files: Path) -> None:
+def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl: Workspace, files: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """A load spells out every column's cleaning, about 3.6 KB of SQL a column: from 73
     columns on, its read went past the engine's 256 KiB query size and nothing could be
-    loaded. The load's statements now carry their own parser limits, for themselves alone."""
+    loaded. The load's statements now carry their own parser limits, for themselves alone.
+    Computed as arrays (:mod:`etl.arrays`), this read is about half as long; a file of 80
+    different plans is not, and here the arrays are off."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("bivoice_jupyter.etl.load"), "worth", lambda rows: False)
     kinds = [lambda i, r: str(r * 7 + i), lambda i, r: f"\"{r},{i % 10}\"", lambda i, r: f"2024-0{1 + r % 9}-1{i % 10}",
              lambda i, r: f"\"${r * 1000 + i:,}.50\"", lambda i, r: ("yes", "no")[r % 2]]
     n = 80
@@ -504,6 +510,105 @@ def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl
     assert etl.sql("SELECT sum(col_75) AS s FROM eighty")["s"].iloc[0] == sum(r * 7 + 75 for r in range(1, 41))
     # the session (user SQL) still parses under the engine's own limit
     assert int(etl._conn.client.command("SELECT getSetting('max_query_size')")) == 262_144
+
+
+def _side_by_side(files: Path, name: str, copies: int, rows: int) -> Path:
+    """``messy.orders_csv``'s eight columns ``copies`` times side by side (each copy's header
+    numbered), with two late bad quantities, then a row with fewer fields and one with more."""
+    lines = messy.orders_csv(files / f"{name}_one.csv", rows=rows, bad_from=rows // 3, bad_every=rows // 2).read_text(
+        encoding="utf-8").splitlines()
+    header = ",".join(",".join(f"{h} {k}" for h in lines[0].split(",")) for k in range(copies))
+    body = [",".join([line] * copies) for line in lines[1:]]
+    body.insert(rows // 2, "1,2024-01-05")
+    body.insert(rows // 4, body[0] + ",spill")
+    path = files / f"{name}.csv"
+    path.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    return path
+
+
+def _statements(etl: Workspace, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every command the session sends from now on."""
+    client, sent = etl._conn.client, []
+
+    def command(sql, *args, **kwargs):
+        sent.append(sql if isinstance(sql, str) else sql.decode())
+        return type(client).command(client, sql, *args, **kwargs)
+
+    monkeypatch.setattr(client, "command", command, raising=False)
+    return sent
+
+
+def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspace, files: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns whose cleaning, checks and evidence are one expression apart from their number
+    are computed together as arrays (:mod:`etl.arrays`): the same table, the same rejects (the
+    first failing column, its value, the reason, the raw row), the same types and counts as
+    with one expression per column, short and spilled rows included."""
+    import importlib
+
+    from bivoice_jupyter.etl import arrays
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    path = _side_by_side(files, "sidebyside", copies=3, rows=300)
+    sent = _statements(etl, monkeypatch)
+
+    def loaded(on: bool) -> tuple[object, ...]:
+        sent.clear()
+        monkeypatch.setattr(load, "worth", lambda rows: on)
+        monkeypatch.setattr(arrays, "MINIMUM", 2)  # the three copies of each column
+        report = etl.load(path, table="sidebyside", if_exists="replace")
+        fan = [s for s in sent if s.startswith("INSERT INTO") and "_bivoice_stage_fan_" in s]
+        assert fan
+        assert all(("arrayMap(" in s) == on for s in fan)
+        table = etl.sql("SELECT * FROM sidebyside ORDER BY ALL").values.tolist()
+        rejects = etl.sql("SELECT source_row, column, value, reason, raw FROM sidebyside_rejected ORDER BY ALL"
+                          ).values.tolist()
+        types = etl.describe("sidebyside")[["column", "type"]].values.tolist()
+        return report.rows_loaded, report.rows_rejected, table, rejects, types
+
+    with_arrays, without = loaded(True), loaded(False)
+    assert with_arrays == without
+    rows_loaded, rows_rejected, _, rejects, types = without
+    assert (rows_loaded, rows_rejected) == (298, 4)
+    assert [r[1] for r in rejects] == ["(extra fields)", "qty_0", "(missing fields)", "qty_0"]
+    assert dict(types)["qty_2"] == "Nullable(Int64)" and dict(types)["amount_1"] == "Decimal(18, 2)"
+
+
+def test_a_wide_file_of_few_rows_is_read_with_arrays_and_a_long_one_is_not(etl: Workspace, files: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrays cost time for each row and save analysis for each column: a file of at least
+    ``arrays.MINIMUM`` columns of one plan is read with them when the sample says it holds at
+    most ``arrays.MAX_ROWS`` rows (all of it sampled, or its size over the sampled bytes)."""
+    import importlib
+
+    from bivoice_jupyter.etl import arrays, infer
+    from bivoice_jupyter.etl.progress import Progress
+    from bivoice_jupyter.etl.sources import ReadOptions, Scratch, resolve
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    n, rows = arrays.MINIMUM + 4, 60
+    path = files / "twenty.csv"
+    path.write_text("\n".join([",".join(f"m{i}" for i in range(n))]
+                              + [",".join(str(r * n + i) for i in range(n)) for r in range(rows)]) + "\n")
+    sent = _statements(etl, monkeypatch)
+    etl.load(path, table="twenty", if_exists="replace")
+    assert any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s and s.startswith("INSERT"))
+    monkeypatch.setattr(arrays, "MAX_ROWS", rows - 1)
+    sent.clear()
+    report = etl.load(path, table="twenty", if_exists="replace")
+    assert not any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s)
+    assert report.rows_loaded == rows
+    assert etl.sql(f"SELECT sum(m{n - 1}) AS s FROM twenty")["s"].iloc[0] == sum(r * n + n - 1 for r in range(rows))
+    # a sample of a few rows: the source's size over their bytes
+    scratch = Scratch(etl._conn, "etl_files", "rowsabout")
+    try:
+        raw = resolve(path, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)
+        whole = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True)[2]
+        assert load._rows_about(raw, whole) == rows
+        few = load._speculate(etl._conn, raw, infer.MAX_BAD_SHARE, True, sample_rows=10)[2]
+        assert rows <= load._rows_about(raw, few, sample_rows=10) <= rows * 1.25
+    finally:
+        scratch.cleanup()
 
 
 def test_a_preview_too_long_for_a_read_shows_the_same_rows_through_a_table(etl: Workspace, files: Path,

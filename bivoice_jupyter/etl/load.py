@@ -50,6 +50,7 @@ from ..errors import BivoiceError, LoadError, QueryError, SourceError
 from ..models import LoadReport
 from ..sql.clickhouse import Connection
 from . import audit, engine
+from .arrays import vectorize, worth
 from . import clean as c
 from .infer import (
     EXTRA_NAME,
@@ -227,10 +228,11 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
         conn.command(exp.Create(this=table(scratch.database, rows_table), kind="TABLE", expression=copy,
                                 properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
         try:
-            row = {}
+            row = {"bytes": 0}
             for first in range(0, len(raw.columns), SAMPLE_CHUNK):
-                row.update(counts(table(scratch.database, rows_table), raw.columns[first:first + SAMPLE_CHUNK], first,
-                                  source=False))
+                chunk = counts(table(scratch.database, rows_table), raw.columns[first:first + SAMPLE_CHUNK], first,
+                               source=False)
+                row.update(chunk, bytes=row["bytes"] + chunk["bytes"])
         finally:
             try:
                 conn.command(exp.Drop(tables=[table(scratch.database, rows_table)], kind="TABLE", exists=True))
@@ -248,6 +250,19 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     plans = quick(plans, row)
     counting = {p.index: ladder(p, cands.get(p.index)) for p in plans}
     return plans, counting, {**row, "_distinct": distinct, "_cands": cands}
+
+
+def _rows_about(raw: Raw, sample: dict[str, Any], sample_rows: int = SAMPLE_ROWS) -> float | None:
+    """About how many rows the source holds: known; all of them, where the sample read fewer
+    rows than it asked for; else the source's size over the sampled rows' text (and a
+    delimiter a field). None where nothing tells (an append reads no sample)."""
+    if raw.rows is not None:
+        return raw.rows
+    n = int(sample.get("rows", 0) or 0)
+    if sample and n < sample_rows:
+        return n
+    per_row = int(sample.get("bytes", 0) or 0) / n + len(raw.columns) if n else 0
+    return raw.size_bytes / per_row if raw.size_bytes and per_row else None
 
 
 def _check_columns(raw: Raw, target: _Target) -> None:
@@ -535,7 +550,9 @@ class _Fan:
 
 
 def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]], load_id: str,
-         fan: exp.Expression) -> _Fan:
+         fan: exp.Expression, *, arrays: bool = False) -> _Fan:
+    """The read and its views; ``arrays``: columns that share an expression compute it as
+    arrays (see :mod:`arrays`)."""
     rel, failing, checks = _cast(raw, plans)
     bad = _bad(failing, checks)
     stats = stats_parts(plans, counting, text_source=raw.text_source)
@@ -569,7 +586,10 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     if types is not None:  # each column cast to its declared type: an identity, or a Nullable wrapper
         picked = [exp.alias_(exp.cast(x, dtype(types[n])), n, quoted=True, copy=False)
                   for x, n in zip(picked, read)]
-    rel = exp.select(*picked, copy=False).from_(rel, copy=False).subquery("_fan", copy=False)
+    final = exp.select(*picked, copy=False).from_(rel, copy=False)
+    if arrays:
+        vectorize(final)
+    rel = final.subquery("_fan", copy=False)
     return _Fan(rel, views, counts, stats.maxima, checks, types)
 
 
@@ -617,7 +637,7 @@ def _into(database: str, name: str, columns: list[str]) -> exp.Schema:
 
 
 def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]],
-                stage: str, rejected: str, load_id: str, in_order: bool = False) -> dict[str, Any]:
+                stage: str, rejected: str, load_id: str, in_order: bool = False, arrays: bool = False) -> dict[str, Any]:
     """Cast every row once, in one read of the source: the rows go into a Null-engine table
     whose materialized views keep the good rows, the rejected ones, and the counts the plan is
     checked against (one row per block). Returns the counts, summed. ``in_order``: blocks are
@@ -627,7 +647,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     so a later block could be written first; a CI run kept a key's first row that way."""
     database = scratch.database
     fan = scratch.table("fan")
-    built = _fan(raw, plans, counting, load_id, table(database, fan))
+    built = _fan(raw, plans, counting, load_id, table(database, fan), arrays=arrays)
     rel, checks = built.relation, built.checks
     null = exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Null"))])
     if built.types is not None:
@@ -1126,7 +1146,7 @@ def _run(conn: Connection, source: Any, options: ReadOptions, name: str, databas
         bar.step("loading" if attempt == 1 else "loading again, by the plan every row asked for",
                  size_bytes=raw.size_bytes, rows=raw.rows)
         counts = _stage_rows(conn, scratch, raw, plans, counting, stage, rejected_stage, run.entry.load_id,
-                             in_order=mode == "upsert")
+                             in_order=mode == "upsert", arrays=worth(_rows_about(raw, sample)))
         if attempt == 1:  # before anything is swapped in; the values are the same on a second read
             _check_quotes(conn, counts, database, rejected_stage, src.label, len(raw.columns))
         bar.advance()

@@ -1,0 +1,159 @@
+"""Columns that share one expression, computed together as arrays.
+
+A load's read spells out each column's cleaning, checks and evidence in layers
+(:func:`infer.layer`), one expression per column and step, named by the column's number
+(``__bv_c5``, ``__bv_s_c5_lead0``). The engine analyses every expression of a statement before
+it reads a row, and that analysis, not the rows, was most of the time a file of many columns
+took to load: 64 columns of 1,000 rows, 1.3 s of analysis for the read.
+
+Most wide files repeat one plan across many columns: their expressions differ only in the
+column number. :func:`vectorize` rewrites such a group of items, in each layer, as one
+``arrayMap`` over arrays of the group's columns (written, and analysed, once), and unpacks
+the results into the same names in a layer of its own just above, so that every later layer,
+view and name stays as it was. Expressions are grouped by their text with the column number
+taken out, so two columns share an array only where their SQL would be the same.
+
+Each value is then copied into an array and back, which costs time per row: on a 100,000-row
+file of 64 number columns, the read's work on the rows took 2.75 s instead of 2.38 (and its
+analysis 0.65 s instead of 1.29). :func:`worth` says where the analysis saved outweighs it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from . import clean as c
+from .names import DIALECT
+
+# a name that belongs to one column: __bv_<letters><number>, or a per-row count __bv_s_c<number>_<what>
+_OWN = re.compile(r"^__bv_(?:s_c(\d+)_(\w+)|([a-z]+)(\d+))$")
+# at least this many columns with the same expression are computed as arrays: fewer save little
+# analysis, and a narrow file's rows are its cost (the 8 columns of bench/RESULTS.md are not)
+MINIMUM = 16
+# ... and only for sources of at most this many rows (known, or estimated from the sample: see
+# :func:`worth`): each value copied into an array and back cost about 58 ns (a 100,000-row
+# file of 64 number columns, 0.37 s more), and each column's expression analysed about 10 ms
+# (0.64 s less), so arrays gained up to about 170,000 rows
+MAX_ROWS = 100_000
+
+__all__ = ["MAX_ROWS", "MINIMUM", "vectorize", "worth"]
+
+
+def worth(rows: float | None) -> bool:
+    """Whether a read of about ``rows`` rows is computed with arrays (None: not known, no)."""
+    return rows is not None and rows <= MAX_ROWS
+
+
+def _own(name: str) -> tuple[int, str] | None:
+    """The column number a name belongs to, and the name with that number as ``#``."""
+    m = _OWN.match(name)
+    if m is None:
+        return None
+    if m.group(1) is not None:
+        return int(m.group(1)), f"__bv_s_c#_{m.group(2)}"
+    return int(m.group(4)), f"__bv_{m.group(3)}#"
+
+
+def _layers(top: exp.Select) -> list[exp.Select]:
+    """The selects below ``top``, innermost first (each layer's FROM is the one below)."""
+    out: list[exp.Select] = []
+    q = top
+    while True:
+        src = q.args.get("from_")
+        if src is None or not isinstance(src.this, exp.Subquery) or not isinstance(src.this.this, exp.Select):
+            break
+        q = src.this.this
+        out.append(q)
+    return out[::-1]
+
+
+def vectorize(top: exp.Select, minimum: int | None = None) -> exp.Select:
+    """Rewrite the layers below ``top`` (in place), each group of at least ``minimum`` items
+    (:data:`MINIMUM`) that compute one expression for different columns becoming one array
+    item. Returns ``top``."""
+    minimum = MINIMUM if minimum is None else minimum
+    layers = _layers(top)
+    arrays: dict[tuple[str, tuple[int, ...]], str] = {}  # (name with #, columns) -> array's name
+    made = 0
+    for n, q in enumerate(layers):
+        # a source column read under a column's own name in this layer ("c5" AS __bv_r5)
+        sources: dict[str, tuple[int, str]] = {}
+        for e in q.expressions:
+            if isinstance(e, exp.Alias) and isinstance(e.this, exp.Column) and (own := _own(e.alias)):
+                sources[e.this.name] = own
+        groups: dict[tuple[str, object], list[tuple[int, exp.Alias, dict[str, str]]]] = {}
+        kept: list[exp.Expression] = []
+        for e in q.expressions:
+            item = _generic(e, sources) if isinstance(e, exp.Alias) else None
+            if item is None:
+                kept.append(e)
+                continue
+            i, name, shape, refs = item
+            groups.setdefault((name, shape), []).append((i, e, refs))
+        unpacked: list[exp.Expression] = []
+        for (name, _), members in groups.items():
+            if len(members) < minimum:
+                kept += [e for _, e, _ in members]
+                continue
+            columns = tuple(i for i, _, _ in members)
+            first, refs = members[0][1], members[0][2]
+            generic = sorted(refs)
+            params = {refs[g]: f"__bv_x{k}" for k, g in enumerate(generic)}
+            body = first.this.copy()
+            for x in list(body.find_all(exp.Column)):
+                x.replace(exp.column(params[x.name]))
+            args: list[exp.Expression] = []
+            for g in generic:
+                have = arrays.get((g, columns))
+                args.append(c.col(have) if have else exp.Array(expressions=[c.col(r[g]) for _, _, r in members]))
+            array = f"__bv_a{made}"
+            made += 1
+            arrays[(name, columns)] = array
+            kept.append(exp.alias_(c.fn("arrayMap", exp.Lambda(this=body, expressions=[
+                exp.to_identifier(params[refs[g]]) for g in generic]), *args), array, quoted=True, copy=False))
+            unpacked += [exp.alias_(c.fn("arrayElement", c.col(array), c.lit(k + 1)), e.alias, quoted=True, copy=False)
+                         for k, (_, e, _) in enumerate(members)]
+        if not unpacked:
+            continue
+        q.set("expressions", kept)
+        above = layers[n + 1] if n + 1 < len(layers) else top
+        below = above.args["from_"].this
+        alias = below.alias
+        unpack = exp.select(exp.Star(), *unpacked, copy=False).from_(
+            exp.Subquery(this=q, alias=exp.TableAlias(this=exp.to_identifier(f"{alias}_arrays"))), copy=False)
+        above.args["from_"].set("this", unpack.subquery(alias, copy=False))
+    return top
+
+
+def _generic(item: exp.Alias, sources: dict[str, tuple[int, str]]
+             ) -> tuple[int, str, object, dict[str, str]] | None:
+    """An item that belongs to one column and reads only that column's names: its column, its
+    name with ``#`` for the number, the shape of its expression (the same for two columns
+    whose SQL differs only in the number), and each generic name read -> the real one. None
+    for anything else (a row-level item, or one that reads several columns)."""
+    own = _own(item.alias)
+    if own is None or isinstance(item.this, exp.Column) and item.this.name in sources:
+        return None
+    i, name = own
+    refs: dict[str, str] = {}
+
+    def shape(node: object) -> object:
+        if isinstance(node, exp.Column):
+            read = _own(node.name) or sources.get(node.name)
+            if read is None or read[0] != i or node.table:
+                raise LookupError
+            refs[read[1]] = node.name
+            return read[1]
+        if isinstance(node, exp.Expression):
+            return (type(node).__name__, *[(k, shape(v)) for k, v in node.args.items() if v is not None])
+        if isinstance(node, list):
+            return tuple(shape(v) for v in node)
+        return node
+
+    try:
+        form = shape(item.this)
+    except LookupError:
+        return None
+    return (i, name, form, refs) if refs else None
