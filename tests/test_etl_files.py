@@ -541,9 +541,10 @@ def _statements(etl: Workspace, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspace, files: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """Columns whose cleaning, checks and evidence are one expression apart from their number
-    are computed together as arrays (:mod:`etl.arrays`): the same table, the same rejects (the
-    first failing column, its value, the reason, the raw row), the same types and counts as
-    with one expression per column, short and spilled rows included."""
+    are computed together as arrays, and so are their counts (:mod:`etl.arrays`): the same
+    table, the same rejects (the first failing column, its value, the reason, the raw row), the
+    same types and every count the same as with one expression per column, short and spilled
+    rows included."""
     import importlib
 
     from bivoice_jupyter.etl import arrays
@@ -551,9 +552,17 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
     load = importlib.import_module("bivoice_jupyter.etl.load")
     path = _side_by_side(files, "sidebyside", copies=3, rows=300)
     sent = _statements(etl, monkeypatch)
+    stage_rows, counted = load._stage_rows, []
+
+    def staged(*args, **kwargs):  # every count the plan is checked against, as the read returned it
+        counted.append(stage_rows(*args, **kwargs))
+        return counted[-1]
+
+    monkeypatch.setattr(load, "_stage_rows", staged)
 
     def loaded(on: bool) -> tuple[object, ...]:
         sent.clear()
+        counted.clear()
         monkeypatch.setattr(load, "worth", lambda rows: on)
         monkeypatch.setattr(arrays, "MINIMUM", 2)  # the three copies of each column
         report = etl.load(path, table="sidebyside", if_exists="replace")
@@ -564,11 +573,12 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
         rejects = etl.sql("SELECT source_row, column, value, reason, raw FROM sidebyside_rejected ORDER BY ALL"
                           ).values.tolist()
         types = etl.describe("sidebyside")[["column", "type"]].values.tolist()
-        return report.rows_loaded, report.rows_rejected, table, rejects, types
+        return report.rows_loaded, report.rows_rejected, table, rejects, types, list(counted)
 
     with_arrays, without = loaded(True), loaded(False)
     assert with_arrays == without
-    rows_loaded, rows_rejected, _, rejects, types = without
+    rows_loaded, rows_rejected, _, rejects, types, counts = without
+    assert len(counts[0]) > 150 and counts[0]["c13_fail0"] == 2  # qty_1's two bad values
     assert (rows_loaded, rows_rejected) == (298, 4)
     assert [r[1] for r in rejects] == ["(extra fields)", "qty_0", "(missing fields)", "qty_0"]
     assert dict(types)["qty_2"] == "Nullable(Int64)" and dict(types)["amount_1"] == "Decimal(18, 2)"
@@ -589,7 +599,7 @@ def test_a_wide_file_of_few_rows_is_read_with_arrays_and_a_long_one_is_not(etl: 
     n, rows = arrays.MINIMUM + 4, 60
     path = files / "twenty.csv"
     path.write_text("\n".join([",".join(f"m{i}" for i in range(n))]
-                              + [",".join(str(r * n + i) for i in range(n)) for r in range(rows)]) + "\n")
+                              + [",".join(str(100_000 + r * n + i) for i in range(n)) for r in range(rows)]) + "\n")
     sent = _statements(etl, monkeypatch)
     etl.load(path, table="twenty", if_exists="replace")
     assert any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s and s.startswith("INSERT"))
@@ -598,8 +608,8 @@ def test_a_wide_file_of_few_rows_is_read_with_arrays_and_a_long_one_is_not(etl: 
     report = etl.load(path, table="twenty", if_exists="replace")
     assert not any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s)
     assert report.rows_loaded == rows
-    assert etl.sql(f"SELECT sum(m{n - 1}) AS s FROM twenty")["s"].iloc[0] == sum(r * n + n - 1 for r in range(rows))
-    # a sample of a few rows: the source's size over their bytes
+    assert etl.sql(f"SELECT sum(m{n - 1}) AS s FROM twenty")["s"].iloc[0] == sum(100_000 + r * n + n - 1 for r in range(rows))
+    # a sample of a few rows (as long as the others): the source's size over their bytes
     scratch = Scratch(etl._conn, "etl_files", "rowsabout")
     try:
         raw = resolve(path, ReadOptions()).open(etl._conn, scratch, Progress(False), stage=False)

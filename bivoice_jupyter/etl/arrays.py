@@ -38,7 +38,7 @@ MINIMUM = 16
 # (0.64 s less), so arrays gained up to about 170,000 rows
 MAX_ROWS = 100_000
 
-__all__ = ["MAX_ROWS", "MINIMUM", "vectorize", "worth"]
+__all__ = ["MAX_ROWS", "MINIMUM", "gather", "vectorize", "worth"]
 
 
 def worth(rows: float | None) -> bool:
@@ -136,12 +136,19 @@ def _generic(item: exp.Alias, sources: dict[str, tuple[int, str]]
     own = _own(item.alias)
     if own is None or isinstance(item.this, exp.Column) and item.this.name in sources:
         return None
-    i, name = own
+    found = _form(item.this, own[0], sources)
+    return (own[0], own[1], *found) if found else None
+
+
+def _form(e: exp.Expression, i: int, sources: dict[str, tuple[int, str]] | None = None
+          ) -> tuple[object, dict[str, str]] | None:
+    """The shape of ``e`` with column ``i``'s names made generic, and each generic name read ->
+    the real one; None where ``e`` reads another column's name, or none of its own."""
     refs: dict[str, str] = {}
 
     def shape(node: object) -> object:
         if isinstance(node, exp.Column):
-            read = _own(node.name) or sources.get(node.name)
+            read = _own(node.name) or (sources or {}).get(node.name)
             if read is None or read[0] != i or node.table:
                 raise LookupError
             refs[read[1]] = node.name
@@ -153,7 +160,41 @@ def _generic(item: exp.Alias, sources: dict[str, tuple[int, str]]
         return node
 
     try:
-        form = shape(item.this)
+        form = shape(e)
     except LookupError:
         return None
-    return (i, name, form, refs) if refs else None
+    return (form, refs) if refs else None
+
+
+# a count's name: column number, then what it counts (infer.stat_alias)
+_COUNT = re.compile(r"^c(\d+)_(\w+)$")
+
+
+def gather(counts: list[exp.Expression], minimum: int | None = None) -> tuple[list[exp.Expression], dict[str, list[str]]]:
+    """The per-row counts of a load's stats view (``countIf(<condition>) AS c<i>_<what>``), each
+    group of at least ``minimum`` (:data:`MINIMUM`) that counts one condition for different
+    columns made one ``countIfForEach`` over an array of their conditions, named ``g<k>``:
+    analysed once where each count was analysed for itself (the view's query is analysed
+    again for every block). Returns the counts, and each array's count names in order (sum
+    arrays with ``sumForEach``)."""
+    minimum = MINIMUM if minimum is None else minimum
+    groups: dict[tuple[str, object], list[tuple[exp.Expression, exp.Expression]]] = {}
+    out: list[exp.Expression] = []
+    for x in counts:
+        m = _COUNT.match(str(x.alias)) if isinstance(x, exp.Alias) else None
+        agg = x.this if m else None
+        found = _form(agg.expressions[0], int(m.group(1))) if isinstance(agg, exp.Anonymous) and \
+            agg.name == "countIf" and len(agg.expressions) == 1 else None
+        if found is None:
+            out.append(x)
+            continue
+        groups.setdefault((m.group(2), found[0]), []).append((x, agg.expressions[0]))
+    names: dict[str, list[str]] = {}
+    for members in groups.values():
+        if len(members) < minimum:
+            out += [x for x, _ in members]
+            continue
+        alias = f"g{len(names)}"
+        names[alias] = [str(x.alias) for x, _ in members]
+        out.append(c.fn("countIfForEach", exp.Array(expressions=[cond for _, cond in members])).as_(alias, copy=False))
+    return out, names

@@ -110,7 +110,7 @@ def is_null(e: exp.Expression) -> exp.Expression:
 
 
 def not_null(e: exp.Expression) -> exp.Expression:
-    return exp.not_(is_null(e))
+    return exp.not_(is_null(e), copy=False)
 
 
 def matches(e: exp.Expression, pattern: str) -> exp.Anonymous:
@@ -126,7 +126,7 @@ def text(raw: exp.Expression, fix_encoding: bool = False) -> exp.Expression:
 def value(raw: exp.Expression, *, fix_encoding: bool = False, null_tokens: tuple[str, ...] = NULL_TOKENS) -> exp.Expression:
     """Trimmed text, NULL for a null token (ClickHouse computes the repeated trim once)."""
     trimmed = fn("trimBoth", text(raw, fix_encoding), lit(WHITESPACE))
-    return if_(trimmed.isin(*[lit(t) for t in null_tokens]), exp.Null(), trimmed)
+    return if_(trimmed.isin(*[lit(t) for t in null_tokens], copy=False), exp.Null(), trimmed)
 
 
 # what may follow a number's last digit (``12.50 %``, ``(1.5)``, ``$12.50"``)
@@ -151,7 +151,7 @@ def point_decimal(v: exp.Expression) -> exp.Expression:
                     exp.NEQ(this=exp.Sub(this=fn("length", fn("trimRight", v.copy(), lit(TRAILING_SIGNS))),
                                          expression=dot.copy()), expression=lit(3)),
                     exp.EQ(this=fn("position", v.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
-                           expression=lit(0)))
+                           expression=lit(0)), copy=False)
 
 
 def comma_kind(v: exp.Expression) -> exp.Expression:
@@ -164,7 +164,7 @@ def comma_kind(v: exp.Expression) -> exp.Expression:
     serves both :func:`number` and the column's comma evidence."""
     comma = fn("position", v, lit(","))
     one = exp.and_(exp.EQ(this=fn("position", v, lit(".")), expression=lit(0)),
-                   exp.EQ(this=fn("position", v, lit(","), exp.Add(this=comma, expression=lit(1))), expression=lit(0)))
+                   exp.EQ(this=fn("position", v, lit(","), exp.Add(this=comma, expression=lit(1))), expression=lit(0)), copy=False)
     return fn("multiIf", exp.EQ(this=comma, expression=lit(0)), lit(NO_COMMA),
               matches(v, THOUSANDS), if_(one, lit(THOUSANDS_ONE), lit(THOUSANDS_MANY)),
               matches(v, DECIMAL_COMMA), lit(DECIMAL_ONLY), lit(OTHER_COMMA))
@@ -186,10 +186,10 @@ def number(v: exp.Expression, *, comma: bool = False, kind: exp.Expression | Non
     thousands = (THOUSANDS_MANY,) if comma else (THOUSANDS_MANY, THOUSANDS_ONE)
     decimal = (DECIMAL_ONLY, THOUSANDS_ONE) if comma else (DECIMAL_ONLY,)
     grouped = [exp.and_(exp.EQ(this=k.copy(), expression=lit(NO_COMMA)),
-                        matches(v, DOTTED_ANY if dotted else DOTTED_THOUSANDS)),
+                        matches(v, DOTTED_ANY if dotted else DOTTED_THOUSANDS), copy=False),
                fn("replaceAll", v, lit("."), lit(""))] if comma else []
-    no_commas = fn("multiIf", k.isin(*map(lit, thousands)), fn("replaceAll", v, lit(","), lit("")),
-                   k.copy().isin(*map(lit, decimal)), as_point, *grouped, v)
+    no_commas = fn("multiIf", k.isin(*map(lit, thousands), copy=False), fn("replaceAll", v, lit(","), lit("")),
+                   k.copy().isin(*map(lit, decimal), copy=False), as_point, *grouped, v)
     # translateUTF8 maps "(" to "-" and deletes every other listed character; an ASCII value
     # (no byte beyond one per character) takes the byte-wise translate, twice as fast, of the
     # same characters less those that are not ASCII
@@ -209,7 +209,7 @@ def boolean(v: exp.Expression) -> exp.Expression:
 def bad_time(v: exp.Expression) -> exp.Expression:
     """A time of day out of range (``25:00``, ``10:61``) in a text date: the parser would carry
     it over into the next hour or day (numeric dates check it in their pattern)."""
-    return exp.and_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)), matches(v, BAD_TIME))
+    return exp.and_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)), matches(v, BAD_TIME), copy=False)
 
 
 def datetime(v: exp.Expression, *, us: bool | None = None) -> exp.Expression:
@@ -228,15 +228,15 @@ def datetime(v: exp.Expression, *, us: bool | None = None) -> exp.Expression:
     parse = "parseDateTime64BestEffortUSOrNull" if us else "parseDateTime64BestEffortOrNull"
     numeric = matches(v, pattern)
     starts = matches(v, TEXT_DATE_START)
-    plain = exp.and_(starts, matches(v, TEXT_DATE_PLAIN), exp.not_(bad_time(v)))
-    textual = exp.and_(starts, matches(v, TEXT_DATE), exp.not_(bad_time(v)))
+    plain = exp.and_(starts, matches(v, TEXT_DATE_PLAIN), exp.not_(bad_time(v), copy=False), copy=False)
+    textual = exp.and_(starts, matches(v, TEXT_DATE), exp.not_(bad_time(v), copy=False), copy=False)
     words = if_(textual,
                 fn("parseDateTime64BestEffortOrNull", fn("replaceRegexpOne", v, lit(ORDINAL), lit("\\1")), lit(3)),
                 exp.Null())
     if us:  # the US parser reads numeric dates only
         return if_(numeric, fn(parse, v, lit(3)),
                    if_(plain, fn("parseDateTime64BestEffortOrNull", v, lit(3)), words))
-    return if_(exp.or_(numeric, plain), fn(parse, v, lit(3)), words)
+    return if_(exp.or_(numeric, plain, copy=False), fn(parse, v, lit(3)), words)
 
 
 NAN_TOKENS = ("NaN", "nan", "NAN")
@@ -249,7 +249,7 @@ def fast(raw: exp.Expression, kind: str, inner: str) -> exp.Expression | None:
     if kind in ("int", "decimal"):
         return numeric_cast(raw, kind, inner)
     if kind == "float":  # "NaN" is a null token, not a number
-        return if_(raw.isin(*map(lit, NAN_TOKENS)), exp.Null(), numeric_cast(raw, kind, inner))
+        return if_(raw.isin(*map(lit, NAN_TOKENS), copy=False), exp.Null(), numeric_cast(raw, kind, inner))
     if kind == "bool":
         return boolean(raw)
     return None
@@ -273,10 +273,10 @@ def separator(t: exp.Expression, *, comma: bool = False, dotted: bool = False) -
         return dot
     # "2.500.000" in a column of decimal commas: its points group thousands (see number())
     if dotted:
-        grouped = exp.and_(exp.GT(this=dot.copy(), expression=lit(0)), matches(t.copy(), DOTTED_ANY))
+        grouped = exp.and_(exp.GT(this=dot.copy(), expression=lit(0)), matches(t.copy(), DOTTED_ANY), copy=False)
     else:
         grouped = exp.and_(exp.GT(this=fn("position", t.copy(), lit("."), exp.Add(this=dot.copy(), expression=lit(1))),
-                                  expression=lit(0)), matches(t.copy(), DOTTED_THOUSANDS))
+                                  expression=lit(0)), matches(t.copy(), DOTTED_THOUSANDS), copy=False)
     return if_(grouped, lit(0), fn("greatest", fn("position", t.copy(), lit(",")), dot))
 
 
@@ -315,7 +315,7 @@ def numeric_cast(x: exp.Expression, kind: str, inner: str, *, text: exp.Expressi
                          matches(whole_text, "^[-+]?[0-9]+$"),
                          exp.or_(exp.GT(this=fn("length", whole_text), expression=lit(WIDE_DIGITS["Int128"])),
                                  fn("ifNull", exp.NEQ(this=fn("accurateCastOrNull", fn("toFloat64", whole), lit("Int128")),
-                                                      expression=whole), lit(1))))
+                                                      expression=whole), lit(1)), copy=False), copy=False)
         return if_(lossy, exp.Null(), cast)
     if kind == "int" and inner in WIDE_DIGITS:
         return if_(exp.GT(this=fn("length", t), expression=lit(WIDE_DIGITS[inner])), exp.Null(), cast)
@@ -357,7 +357,7 @@ def date_order(v: exp.Expression) -> exp.Expression:
     can only be a day (:data:`SHOWS_MONTH_FIRST`: 12/25/2024), and the rest
     (:data:`EITHER_ORDER`: 01/02/2024); :data:`NOT_DAY_MONTH` for other values. Each order is
     the other's contradiction. One pattern per value; one or two more for 01/02-like ones."""
-    return fn("multiIf", exp.not_(matches(v, DAY_MONTH)), lit(NOT_DAY_MONTH), matches(v, DAY_FIRST), lit(SHOWS_DAY_FIRST),
+    return fn("multiIf", exp.not_(matches(v, DAY_MONTH), copy=False), lit(NOT_DAY_MONTH), matches(v, DAY_FIRST), lit(SHOWS_DAY_FIRST),
               matches(v, MONTH_FIRST), lit(SHOWS_MONTH_FIRST), lit(EITHER_ORDER))
 
 
@@ -372,8 +372,8 @@ def has_offset(v: exp.Expression) -> exp.Expression:
     """A moment written with a time-zone offset or zone name, which the parser converts to the
     database's time zone. A pattern only for values with a time (a colon, or a T)."""
     timed = exp.or_(exp.GT(this=fn("position", v, lit(":")), expression=lit(0)),
-                    exp.GT(this=fn("position", v.copy(), lit("T")), expression=lit(0)))
-    return exp.and_(timed, matches(v.copy(), TZ_OFFSET))
+                    exp.GT(this=fn("position", v.copy(), lit("T")), expression=lit(0)), copy=False)
+    return exp.and_(timed, matches(v.copy(), TZ_OFFSET), copy=False)
 
 
 def has_time(moment: exp.Expression) -> exp.Expression:
@@ -381,4 +381,4 @@ def has_time(moment: exp.Expression) -> exp.Expression:
     beyond) brought back to DateTime64: ``toStartOfDay`` returns a 32-bit DateTime, clamped to
     1970-2106, so every earlier or later date looked like it had a time."""
     day = fn("toDateTime64", fn("toDate32", moment), lit(3))
-    return exp.and_(not_null(moment), exp.NEQ(this=moment, expression=day))
+    return exp.and_(not_null(moment), exp.NEQ(this=moment, expression=day), copy=False)

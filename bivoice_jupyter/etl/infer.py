@@ -364,9 +364,9 @@ def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
     dot = c.fn("position", v, c.lit("."))
     point_after = exp.GT(this=dot, expression=c.fn("position", v, c.lit(",")))
     no_comma = c.fn("multiIf", c.point_decimal(v.copy()), c.lit(c.POINT_DECIMAL),
-                    exp.and_(exp.GT(this=dot.copy(), expression=c.lit(0)), c.matches(v.copy(), c.LONE_DOT)),
+                    exp.and_(exp.GT(this=dot.copy(), expression=c.lit(0)), c.matches(v.copy(), c.LONE_DOT), copy=False),
                     c.lit(c.LONE_DOTTED), c.lit(0))
-    grouped = exp.and_(exp.EQ(this=kind.copy(), expression=c.lit(c.DECIMAL_ONLY)), exp.GT(this=dot.copy(), expression=c.lit(0)))
+    grouped = exp.and_(exp.EQ(this=kind.copy(), expression=c.lit(c.DECIMAL_ONLY)), exp.GT(this=dot.copy(), expression=c.lit(0)), copy=False)
     return c.fn("multiIf", exp.EQ(this=kind, expression=c.lit(c.NO_COMMA)), no_comma, point_after, c.lit(c.THOUSANDS_MANY),
                 exp.EQ(this=kind.copy(), expression=c.lit(c.OTHER_COMMA)), c.lit(0), grouped, c.lit(c.GROUPED), kind.copy())
 
@@ -374,8 +374,8 @@ def _comma_class(v: exp.Expression, kind: exp.Expression) -> exp.Expression:
 def _lead0(v: exp.Expression) -> exp.Expression:
     """``007``, ``-05``: the pattern runs only on values whose first or second character is 0."""
     zero = c.fn("position", v, c.lit("0"))
-    early = exp.and_(exp.GT(this=zero, expression=c.lit(0)), exp.LTE(this=zero, expression=c.lit(2)))
-    return exp.and_(early, c.matches(v, c.LEADING_ZERO))
+    early = exp.and_(exp.GT(this=zero, expression=c.lit(0)), exp.LTE(this=zero, expression=c.lit(2)), copy=False)
+    return exp.and_(early, c.matches(v, c.LEADING_ZERO), copy=False)
 
 
 def _places(raw: exp.Expression, *, comma: bool = False, dotted: bool = False) -> exp.Expression:
@@ -474,7 +474,7 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             "mdy": each_if(exp.EQ(this=X, expression=c.lit(c.SHOWS_MONTH_FIRST)), (x, f"__bv_os{g}")),
         }
         if text_source:
-            counts["bad8"] = each_if(exp.not_(c.fn("isValidUTF8", X)), (x, r))
+            counts["bad8"] = each_if(exp.not_(c.fn("isValidUTF8", X), copy=False), (x, r))
         parts += [e.as_(f"g{g}_{what}", copy=False) for what, e in counts.items()]
     # the sampled text's bytes: with the source's size, about how many rows it holds (load._rows_about)
     for g in range(len(groups)):
@@ -617,15 +617,15 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         raw = p.raw()
         if p.kind == "kept":
             out.count(stat_alias(i, "nulls"), c.is_null(raw))
-            out.count(stat_alias(i, "fail0"), exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i)))))
+            out.count(stat_alias(i, "fail0"), exp.and_(c.not_null(raw), c.is_null(c.col(cast_name(i))), copy=False))
             continue
         present = c.col(present_name(i))
         out.count(stat_alias(i, "n"), present)
         if p.kind == "text":  # values read as missing for being a null token ("NA"), not for being empty
             written = c.fn("notEmpty", c.fn("trimBoth", c.fn("ifNull", raw, c.lit("")), c.lit(c.WHITESPACE)))
-            out.count(stat_alias(i, "tokens"), exp.and_(exp.not_(present), written))
+            out.count(stat_alias(i, "tokens"), exp.and_(exp.not_(present, copy=False), written, copy=False))
         if text_source:
-            out.count(stat_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw)))
+            out.count(stat_alias(i, "bad8"), exp.not_(c.fn("isValidUTF8", raw), copy=False))
         kinds = ladders.get(i, ())
         v = p.text_value()
         # a column with no values in the sample is counted as each kind it may turn out to be,
@@ -635,16 +635,16 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
         unknown = kinds == UNKNOWN
         if unknown:
             for j, k in enumerate(kinds):
-                out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k]))))
+                out.count(stat_alias(i, f"fail{j}"), exp.and_(present, c.is_null(c.slow(v, STEP_KIND.get(k, k), INNER[k])), copy=False))
         elif kinds:
             # the ladder's first step that reads the value: 0, its own cast (or no value), then
             # each fallback in turn, len(kinds) for none; fail<j> counts the values no step up to
             # j reads. A fallback is tried only for values the steps below it failed.
             first = c.col(cast_name(i))
-            head = c.is_null(first) if not p.nullable else exp.and_(present, c.is_null(first))
-            steps: list[exp.Expression] = [exp.not_(head), c.lit(0)]
+            head = c.is_null(first) if not p.nullable else exp.and_(present, c.is_null(first), copy=False)
+            steps: list[exp.Expression] = [exp.not_(head, copy=False), c.lit(0)]
             if not p.nullable and len(kinds) > 1:  # no value: fails the column, no fallback counted
-                steps += [exp.not_(present), c.lit(1)]
+                steps += [exp.not_(present, copy=False), c.lit(1)]
             for j, x in enumerate(kinds[1:], 1):
                 steps += [c.not_null(c.slow(v, STEP_KIND.get(x, x), INNER[x], comma=p.decimal_comma, digits=p.digits(),
                                             dotted=p.dotted)),
@@ -656,7 +656,7 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             moment = c.datetime(v.copy()) if unknown else c.col(fast_name(i))
             out.count(stat_alias(i, "time"), c.has_time(moment))
             if p.kind == "datetime":  # converted from their own offsets: said in the report
-                out.count(stat_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v)))
+                out.count(stat_alias(i, "tz"), exp.and_(c.not_null(c.col(cast_name(i))), c.has_offset(v), copy=False))
             # the day/month order: evidence for each (the other's contradictions), 01/02-like
             # values ("dm": ambiguous where neither shows), and the values that failed for
             # contradicting this plan's order ("swap", see :func:`decide`). One anchored pattern
@@ -667,7 +667,7 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             if not unknown:  # (the unknown column's date step reads either order: nothing swapped)
                 against = exp.EQ(this=c.date_order(v.copy()),
                                  expression=c.lit(c.SHOWS_DAY_FIRST if p.us_dates else c.SHOWS_MONTH_FIRST))
-                out.count(stat_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against))
+                out.count(stat_alias(i, "swap"), exp.and_(present, c.is_null(c.col(cast_name(i))), against, copy=False))
         if p.kind in NUMBER_KINDS or unknown:
             # per value: a position() and a comparison (the pattern runs on values like "0..."),
             # and a NULL test (the rest only on values the cheap cast could not read)
@@ -683,7 +683,7 @@ def stats_parts(plans: list[ColumnPlan], ladders: dict[int, tuple[str, ...]], *,
             # values that failed for their decimal places alone: a wider scale reads them
             finer = c.slow(v, "decimal", f"Decimal(38, {MAX_SCALE})", comma=p.decimal_comma, digits=p.digits(),
                            dotted=p.dotted)
-            out.count(stat_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer)))
+            out.count(stat_alias(i, "finer"), exp.and_(present, c.is_null(c.col(cast_name(i))), c.not_null(finer), copy=False))
     return out
 
 

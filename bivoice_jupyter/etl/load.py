@@ -50,7 +50,7 @@ from ..errors import BivoiceError, LoadError, QueryError, SourceError
 from ..models import LoadReport
 from ..sql.clickhouse import Connection
 from . import audit, engine
-from .arrays import vectorize, worth
+from .arrays import gather, vectorize, worth
 from . import clean as c
 from .infer import (
     EXTRA_NAME,
@@ -153,13 +153,13 @@ class _Target:
 def _target(conn: Connection, database: str, name: str) -> _Target:
     cols = engine.read(conn, exp.select("name", "type").from_(exp.table_("columns", db="system"))
                        .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
-                                       exp.column("table").eq(exp.Literal.string(name))))
+                                       exp.column("table").eq(exp.Literal.string(name)), copy=False))
                        .order_by("position"))
     if cols.empty:
         return _Target(database, name, None)
     info = engine.read(conn, exp.select("engine", "sorting_key").from_(exp.table_("tables", db="system"))
                        .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
-                                       exp.column("name").eq(exp.Literal.string(name)))))
+                                       exp.column("name").eq(exp.Literal.string(name)), copy=False)))
     eng, key = (str(info["engine"].iloc[0]), str(info["sorting_key"].iloc[0])) if len(info) else ("", "")
     return _Target(database, name, [(str(r.name), str(r.type)) for r in cols.itertuples()], eng, key)
 
@@ -206,7 +206,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     well_formed = [exp.EQ(this=c.col(raw.extra), expression=c.lit(""))] if raw.extra else []
     if any(m.count == "short" for m in _malformed(raw)):
         well_formed.append(c.not_null(c.col(raw.columns[-1].source)))
-    where = exp.and_(*well_formed) if well_formed else None
+    where = exp.and_(*well_formed, copy=False) if well_formed else None
     # a few thousand rows: one thread, no parallel parsing (which reads megabytes ahead), blocks
     # of the sample's size (the first layer's trims ran on a whole 65,536-row block)
     settings = {"max_threads": 1, "input_format_parallel_parsing": 0, "max_block_size": max(1024, sample_rows),
@@ -386,7 +386,7 @@ def _failed(p: ColumnPlan) -> exp.Expression | None:
         return None
     if not p.nullable:
         return c.is_null(cast)
-    return exp.and_(c.col(present_name(p.index)), c.is_null(cast))
+    return exp.and_(c.col(present_name(p.index)), c.is_null(cast), copy=False)
 
 
 def _fail_name(i: int) -> str:
@@ -418,7 +418,7 @@ def _malformed(raw: Raw) -> list[_Malformed]:
     short = last >= 0 and raw.columns[last].type.startswith("Nullable(")
     if short and last >= 1:
         empty = [exp.EQ(this=c.col(raw_name(i)), expression=c.lit("")) for i in range(last)]
-        out.append(_Malformed("__bv_blank", exp.and_(*empty, c.is_null(c.col(raw_name(last)))), BLANK, exp.Null(),
+        out.append(_Malformed("__bv_blank", exp.and_(*empty, c.is_null(c.col(raw_name(last))), copy=False), BLANK, exp.Null(),
                               "a blank line", "blank"))
     out.append(_Malformed("__bv_more", exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit("")), "(extra fields)",
                           c.col(EXTRA_NAME), "more fields than the header", "extra"))
@@ -453,7 +453,7 @@ def _reason(p: ColumnPlan) -> exp.Expression:
     bad = c.lit(f"cannot be read as {p.inner}")
     if p.nullable:
         return bad
-    return c.if_(exp.not_(c.col(present_name(p.index))), c.lit("empty, but the column is not Nullable"), bad)
+    return c.if_(exp.not_(c.col(present_name(p.index)), copy=False), c.lit("empty, but the column is not Nullable"), bad)
 
 
 # ------------------------------------------------------------------ statements
@@ -474,7 +474,7 @@ def _create(database: str, name: str, plans: list[ColumnPlan], order: list[str],
 
 def _bad(failing: list[ColumnPlan], checks: list[_Malformed]) -> exp.Expression | None:
     conds = [c.col(m.flag) for m in checks] + [c.col(_fail_name(p.index)) for p in failing]
-    return exp.or_(*conds) if conds else None
+    return exp.or_(*conds, copy=False) if conds else None
 
 
 BAD_NAME = "__bv_bad"  # the row is rejected (a column of the fan, see :func:`_fan`)
@@ -490,7 +490,7 @@ def _reject_name(what: str) -> str:
 def _rows_select(fan: exp.Expression, plans: list[ColumnPlan], has_bad: bool) -> exp.Select:
     select = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True, copy=False) for p in plans],
                         copy=False).from_(fan)
-    return select.where(exp.not_(c.col(BAD_NAME)), copy=False) if has_bad else select
+    return select.where(exp.not_(c.col(BAD_NAME), copy=False), copy=False) if has_bad else select
 
 
 def _reject_items(plans: list[ColumnPlan], failing: list[ColumnPlan], checks: list[_Malformed],
@@ -547,6 +547,7 @@ class _Fan:
     maxima: set[str]  # those of them that are a largest value, not a sum
     checks: list[_Malformed]
     types: dict[str, str] | None  # the fan's columns and their types, where known (see _fan_types)
+    arrays: dict[str, list[str]] = field(default_factory=dict)  # counts kept as arrays: their names (arrays.gather)
 
 
 def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]], load_id: str,
@@ -570,9 +571,12 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     # the plan is checked against well-formed rows only (a short row's missing values are not
     # nulls); the malformed ones are counted among the rejects
     counts = [exp.Count(this=exp.Star()).as_("rows"), *stats.counts]
+    gathered: dict[str, list[str]] = {}
+    if arrays:
+        counts, gathered = gather(counts)
     counted = exp.select(*counts, copy=False).from_(fan)
     if checks:
-        counted = counted.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks])), copy=False)
+        counted = counted.where(exp.not_(exp.or_(*[c.col(m.flag) for m in checks], copy=False), copy=False), copy=False)
     views["stats"] = counted
     if quotes is not None:
         views["quotes"] = _quotes_select(fan)
@@ -590,7 +594,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
     if arrays:
         vectorize(final)
     rel = final.subquery("_fan", copy=False)
-    return _Fan(rel, views, counts, stats.maxima, checks, types)
+    return _Fan(rel, views, counts, stats.maxima, checks, types, gathered)
 
 
 # the types of the fan's columns (see :func:`_fan_types`) other than the casts, the flags and
@@ -664,7 +668,8 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     # largest values an Int64), so that creating it costs no analysis of the counts
     conn.command(exp.Create(
         this=exp.Schema(this=table(database, stats), expressions=[
-            exp.ColumnDef(this=ident(str(x.alias)), kind=dtype("Int64" if str(x.alias) in built.maxima else "UInt64"))
+            exp.ColumnDef(this=ident(str(x.alias)), kind=dtype(
+                "Int64" if str(x.alias) in built.maxima else "Array(UInt64)" if str(x.alias) in built.arrays else "UInt64"))
             for x in parts]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     quotes = None
@@ -698,14 +703,17 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         for view in reversed(views):
             conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
         conn.command(exp.Drop(tables=[table(database, fan)], kind="TABLE", exists=True))
-    totals = [(c.fn("max", c.col(str(x.alias))) if str(x.alias) in built.maxima else c.fn("sum", c.col(str(x.alias))))
-              .as_(str(x.alias)) for x in parts]
+    totals = [c.fn("max" if str(x.alias) in built.maxima else "sumForEach" if str(x.alias) in built.arrays else "sum",
+                   c.col(str(x.alias))).as_(str(x.alias)) for x in parts]
     counts = engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
+    for name, names in built.arrays.items():  # each array's counts under their own names (no block: none)
+        values = counts.pop(name) or []
+        counts.update({n: values[k] if k < len(values) else 0 for k, n in enumerate(names)})
     conn.command(exp.Drop(tables=[table(database, stats)], kind="TABLE", exists=True))
     scratch.tables[:] = [t for t in scratch.tables if t not in (fan, stats, *views)]  # a second attempt makes its own
     if checks:
         found = engine.read(conn, exp.select("column", exp.Count(this=exp.Star()).as_("n")).from_(table(database, rejected))
-                            .where(exp.column("column").isin(*[c.lit(m.column) for m in checks])).group_by("column"))
+                            .where(exp.column("column").isin(*[c.lit(m.column) for m in checks], copy=False)).group_by("column"))
         by_column = {str(r.column): int(r.n) for r in found.itertuples()}
         for m in checks:
             counts[m.count] = by_column.get(m.column, 0)
@@ -771,7 +779,7 @@ def _renumber(conn: Connection, scratch: Scratch, steps: dict[int, int], rejecte
     picked = [number.as_("source_row") if n == "source_row" else exp.column(n, "r", quoted=True).as_(n, quoted=True)
               for n in names]
     on = exp.and_(exp.EQ(this=exp.column("one", "r"), expression=exp.column("one", "s")),
-                  exp.GT(this=exp.column("n", "r"), expression=exp.column("t", "s")))
+                  exp.GT(this=exp.column("n", "r"), expression=exp.column("t", "s")), copy=False)
     select = exp.select(*picked).from_(rows.subquery("r"))
     select.set("joins", [exp.Join(this=table_of_steps.subquery("s"), on=on, side="LEFT", kind="ASOF")])
     fixed = scratch.table("renumbered")
@@ -837,7 +845,7 @@ def _rows_like(x: exp.Expression, delimiter: str, width: int) -> exp.Expression:
     line = exp.column("l")
     whole = (exp.EQ(this=c.fn("countSubstrings", line, c.lit(delimiter)), expression=c.lit(width - 1)) if width > 1
              else exp.NEQ(this=line, expression=c.lit("")))
-    test = exp.and_(exp.EQ(this=c.fn("position", line, c.lit('"')), expression=c.lit(0)), whole)
+    test = exp.and_(exp.EQ(this=c.fn("position", line, c.lit('"')), expression=c.lit(0)), whole, copy=False)
     return c.fn("arrayCount", exp.Lambda(this=test, expressions=[exp.to_identifier("l")]),
                 c.fn("arrayPopFront", c.fn("splitByChar", c.lit("\n"), x)))
 
@@ -910,9 +918,9 @@ def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejec
     value, reason = c.col("value"), c.col("reason")
     odd = exp.EQ(this=exp.Mod(this=c.fn("countSubstrings", value, c.lit('"')), expression=c.lit(2)), expression=c.lit(1))
     # the engine's words where it lost the row's text (in the reason or, as here, the line)
-    lost = exp.or_(*[exp.GT(this=c.fn("position", x, c.lit("Buffer has gone")), expression=c.lit(0)) for x in (reason, value)])
+    lost = exp.or_(*[exp.GT(this=c.fn("position", x, c.lit("Buffer has gone")), expression=c.lit(0)) for x in (reason, value)], copy=False)
     df = engine.read(conn, exp.select("value", lost.as_("lost")).from_(table(database, rejected))
-                     .where(exp.and_(exp.column("column").eq(c.lit("(row)")), exp.or_(odd, lost))).limit(1))
+                     .where(exp.and_(exp.column("column").eq(c.lit("(row)")), exp.or_(odd, lost, copy=False), copy=False)).limit(1))
     if df.empty:
         return
     where = "a row" if bool(df["lost"].iloc[0]) else f"the row {str(df['value'].iloc[0])[:200]!r}"
@@ -924,7 +932,7 @@ def _check_quotes(conn: Connection, counts: dict[str, Any], database: str, rejec
 def _partitions(conn: Connection, database: str, name: str) -> list[str]:
     df = engine.read(conn, exp.select("partition_id").distinct().from_(exp.table_("parts", db="system"))
                      .where(exp.and_(exp.column("database").eq(exp.Literal.string(database)),
-                                     exp.column("table").eq(exp.Literal.string(name)), exp.column("active"))))
+                                     exp.column("table").eq(exp.Literal.string(name)), exp.column("active"), copy=False)))
     return [str(x) for x in df["partition_id"]]
 
 
@@ -1348,10 +1356,11 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
             columns=["column", "source column", "type", "nulls", "failures", "note"],
         )
         rel, failing, checks = _cast(raw, plans)
-        q = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True) for p in plans]).from_(rel)
+        q = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True, copy=False) for p in plans],
+                       copy=False).from_(rel, copy=False)  # built for this preview alone
         bad = _bad(failing, checks)
         if bad is not None:
-            q = q.where(exp.not_(bad))
+            q = q.where(exp.not_(bad, copy=False), copy=False)
         q = _with_settings(q.limit(int(rows)), raw, **engine.NO_JIT, **engine.analysis(conn))
         if conn.generated_settings(q.sql(DIALECT)) is None:
             sample_rows_df = engine.read(conn, q)
