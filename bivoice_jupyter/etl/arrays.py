@@ -14,9 +14,9 @@ view and name stays as it was. Expressions are grouped by their tree with the co
 taken out, so two columns share an array only where their SQL would be the same.
 :func:`gather` does the same for the per-row counts the stats view sums.
 
-Each value is then copied into an array and back, which costs time per row: on a 100,000-row
-file of 64 number columns, the read's work on the rows took 2.75 s instead of 2.38 (and its
-analysis 0.65 s instead of 1.29). :func:`worth` says where the analysis saved outweighs it.
+Arrays cost more per row (each value is copied into an array and back, among other things not
+measured apart: see :data:`MAX_ROWS`), so :func:`worth` keeps them to sources of a few tens of
+thousands of rows, where the analysis saved outweighs it.
 """
 
 from __future__ import annotations
@@ -30,14 +30,16 @@ from .names import DIALECT
 
 # a name that belongs to one column: __bv_<letters><number>, or a per-row count __bv_s_c<number>_<what>
 _OWN = re.compile(r"^__bv_(?:s_c(\d+)_(\w+)|([a-z]+)(\d+))$")
-# at least this many columns with the same expression are computed as arrays: fewer save little
-# analysis, and a narrow file's rows are its cost (the 8 columns of bench/RESULTS.md are not)
-MINIMUM = 16
+# at least this many columns with the same expression are computed as arrays (a 1,000-row file
+# of 64 columns, 13 of each plan: 2.4-2.5 s with 16, 1.8-2.1 s with 4, 1.7-2.0 s with 2)
+MINIMUM = 4
 # ... and only for sources of at most this many rows (known, or estimated from the sample: see
-# :func:`worth`): each value copied into an array and back cost about 58 ns (a 100,000-row
-# file of 64 number columns, 0.37 s more), and each column's expression analysed about 10 ms
-# (0.64 s less), so arrays gained up to about 170,000 rows
-MAX_ROWS = 100_000
+# load._rows_about), as arrays cost more per row (a lambda's if() still skips what it need not
+# compute, as a column's does; the rest of the cost was not taken apart). A file of 64 number
+# columns loaded in 2.8-3.2 s with arrays against 4.5-5.4 s without at 10,000 rows, 3.7-3.8
+# against 5.6-6.0 at 30,000, 4.6-5.0 against 5.5-5.9 at 60,000, and 6.4-6.9 against 5.8-6.2 at
+# 100,000
+MAX_ROWS = 50_000
 
 __all__ = ["MAX_ROWS", "MINIMUM", "gather", "vectorize", "worth"]
 
