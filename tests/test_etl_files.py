@@ -418,8 +418,8 @@ def test_fan_with_declared_types_loads_what_the_engine_typed_fan_loads(etl: Work
 @pytest.mark.parametrize("kind", ["csv", "dataframe"])
 def test_a_wide_sample_counted_a_few_columns_at_a_time_counts_the_same(etl: Workspace, files: Path, kind: str,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """A source wider than ``infer.SAMPLE_CHUNK`` columns (4 here) has its sample rows copied
-    once and counted a few columns at a time: every count, and so every plan, is the one a
+    """A source wider than ``SAMPLE_CHUNK`` columns (4 here, 256 in use) has its sample rows
+    copied once and counted that many columns at a time: every count, and so every plan, is the one a
     single query over the source gives (column numbers, the spill column, short rows, null
     tokens, typed columns' nulls, text columns of two raw types and all), and the copy is gone
     afterwards."""
@@ -513,12 +513,13 @@ def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl
 
 
 def _side_by_side(files: Path, name: str, copies: int, rows: int) -> Path:
-    """``messy.orders_csv``'s eight columns ``copies`` times side by side (each copy's header
-    numbered), with two late bad quantities, then a row with fewer fields and one with more."""
-    lines = messy.orders_csv(files / f"{name}_one.csv", rows=rows, bad_from=rows // 3, bad_every=rows // 2).read_text(
-        encoding="utf-8").splitlines()
-    header = ",".join(",".join(f"{h} {k}" for h in lines[0].split(",")) for k in range(copies))
-    body = [",".join([line] * copies) for line in lines[1:]]
+    """``copies`` of ``messy.orders_csv``'s eight columns side by side (each copy's header
+    numbered, its values drawn with a seed of its own, and two late bad quantities in rows of
+    its own), then a row with fewer fields and one with more."""
+    parts = [messy.orders_csv(files / f"{name}_{k}.csv", rows=rows, bad_from=rows // 3 + k, bad_every=rows // 2,
+                              seed=k + 1).read_text(encoding="utf-8").splitlines() for k in range(copies)]
+    header = ",".join(",".join(f"{h} {k}" for h in lines[0].split(",")) for k, lines in enumerate(parts))
+    body = [",".join(row) for row in zip(*[lines[1:] for lines in parts])]
     body.insert(rows // 2, "1,2024-01-05")
     body.insert(rows // 4, body[0] + ",spill")
     path = files / f"{name}.csv"
@@ -567,8 +568,9 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
         monkeypatch.setattr(arrays, "MINIMUM", 2)  # the three copies of each column
         report = etl.load(path, table="sidebyside", if_exists="replace")
         fan = [s for s in sent if s.startswith("INSERT INTO") and "_bivoice_stage_fan_" in s]
-        assert fan
-        assert all(("arrayMap(" in s) == on for s in fan)
+        views = [s for s in sent if s.startswith("CREATE MATERIALIZED VIEW") and "_bivoice_stage_mv_stats_" in s]
+        assert fan and views
+        assert all(("arrayMap(" in s) == on for s in fan) and all(("countIfForEach(" in s) == on for s in views)
         table = etl.sql("SELECT * FROM sidebyside ORDER BY ALL").values.tolist()
         rejects = etl.sql("SELECT source_row, column, value, reason, raw FROM sidebyside_rejected ORDER BY ALL"
                           ).values.tolist()
@@ -579,9 +581,43 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
     assert with_arrays == without
     rows_loaded, rows_rejected, _, rejects, types, counts = without
     assert len(counts[0]) > 150 and counts[0]["c13_fail0"] == 2  # qty_1's two bad values
-    assert (rows_loaded, rows_rejected) == (298, 4)
-    assert [r[1] for r in rejects] == ["(extra fields)", "qty_0", "(missing fields)", "qty_0"]
+    # each qty's values: 300 less 9 nulls (N/A every 50th row, - every 77th), where copy 0's
+    # two bad values replace two N/A (rows 100 and 250)
+    assert [counts[0][f"c{i}_n"] for i in (5, 13, 21)] == [293, 291, 291]
+    assert (rows_loaded, rows_rejected) == (294, 8)
+    assert [r[1] for r in rejects] == ["(extra fields)", "qty_0", "qty_1", "qty_2", "(missing fields)", "qty_0", "qty_1", "qty_2"]
+    assert len({tuple(row[1::8]) for row in without[2]}) > 1  # the copies differ (a mixed-up array would show)
     assert dict(types)["qty_2"] == "Nullable(Int64)" and dict(types)["amount_1"] == "Decimal(18, 2)"
+
+
+def test_typed_columns_of_different_types_never_share_an_array(etl: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A DataFrame's typed columns are checked alike (a NULL test each), but an array holds one
+    type: columns of different types share none, and the load runs where the engine has no
+    common type for them (``use_variant_as_common_type = 0``, as on older servers)."""
+    import importlib
+
+    from bivoice_jupyter.etl import arrays
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    monkeypatch.setattr(load, "worth", lambda rows: True)
+    monkeypatch.setattr(arrays, "MINIMUM", 2)
+    n = 6
+    df = pd.DataFrame({"id": range(n), "big": pd.array([2**62, -1, 0, 7, None, 9], dtype="Int64"),
+                       "price": [1.5, None, 2.25, 0.0, -3.0, 1e300],
+                       "when": pd.to_datetime(["2024-01-05 10:30", None, "1969-07-20 00:00", "2024-02-29 00:00", "2100-01-01 00:00",
+                                              "2024-01-05 23:59"]),
+                       "ok": pd.array([True, False, None, True, False, True], dtype="boolean"),
+                       "qty": pd.array([1, 2, None, 4, 5, 6], dtype="Int64"), "txt": ["a", None, "NA", " b ", "", "ü"]})
+    client = etl._conn.client
+    before = client.command("SELECT getSetting('use_variant_as_common_type')")
+    client.command("SET use_variant_as_common_type = 0")
+    try:
+        report = etl.load(df, table="typed_arrays", if_exists="replace")
+    finally:
+        client.command(f"SET use_variant_as_common_type = {int(before in (1, '1', True, 'true'))}")
+    assert report.rows_loaded == n and report.rows_rejected == 0
+    got = etl.sql("SELECT big, qty, price FROM typed_arrays ORDER BY id")
+    assert got["big"].tolist()[0] == 2**62 and got["qty"].isna().tolist() == [False, False, True, False, False, False]
 
 
 def test_a_wide_file_of_few_rows_is_read_with_arrays_and_a_long_one_is_not(etl: Workspace, files: Path,
@@ -597,18 +633,21 @@ def test_a_wide_file_of_few_rows_is_read_with_arrays_and_a_long_one_is_not(etl: 
 
     load = importlib.import_module("bivoice_jupyter.etl.load")
     n, rows = arrays.MINIMUM + 4, 60
-    path = files / "twenty.csv"
+    path = files / "shared.csv"
     path.write_text("\n".join([",".join(f"m{i}" for i in range(n))]
                               + [",".join(str(100_000 + r * n + i) for i in range(n)) for r in range(rows)]) + "\n")
+    sums = "SELECT " + ", ".join(f"sum(m{i}) AS s{i}" for i in range(n)) + " FROM shared"
+    expected = [sum(100_000 + r * n + i for r in range(rows)) for i in range(n)]
     sent = _statements(etl, monkeypatch)
-    etl.load(path, table="twenty", if_exists="replace")
+    etl.load(path, table="shared", if_exists="replace")
     assert any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s and s.startswith("INSERT"))
+    assert etl.sql(sums).iloc[0].tolist() == expected
     monkeypatch.setattr(arrays, "MAX_ROWS", rows - 1)
     sent.clear()
-    report = etl.load(path, table="twenty", if_exists="replace")
+    report = etl.load(path, table="shared", if_exists="replace")
     assert not any("arrayMap(" in s for s in sent if "_bivoice_stage_fan_" in s)
     assert report.rows_loaded == rows
-    assert etl.sql(f"SELECT sum(m{n - 1}) AS s FROM twenty")["s"].iloc[0] == sum(100_000 + r * n + n - 1 for r in range(rows))
+    assert etl.sql(sums).iloc[0].tolist() == expected
     # a sample of a few rows (as long as the others): the source's size over their bytes
     scratch = Scratch(etl._conn, "etl_files", "rowsabout")
     try:

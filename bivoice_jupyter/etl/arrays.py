@@ -29,6 +29,7 @@ from . import clean as c
 from .names import DIALECT
 
 # a name that belongs to one column: __bv_<letters><number>, or a per-row count __bv_s_c<number>_<what>
+# (the arrays' own names, __bv_arr_<k>, and their lambdas' parameters, __bv_x_<k>, are not)
 _OWN = re.compile(r"^__bv_(?:s_c(\d+)_(\w+)|([a-z]+)(\d+))$")
 # at least this many columns with the same expression are computed as arrays (a 1,000-row file
 # of 64 columns, 13 of each plan: 2.4-2.5 s with 16, 1.8-2.1 s with 4, 1.7-2.0 s with 2)
@@ -41,12 +42,19 @@ MINIMUM = 4
 # 100,000
 MAX_ROWS = 50_000
 
-__all__ = ["MAX_ROWS", "MINIMUM", "gather", "vectorize", "worth"]
+__all__ = ["MAX_ROWS", "MINIMUM", "gather", "spread", "vectorize", "worth"]
 
 
 def worth(rows: float | None) -> bool:
     """Whether a read of about ``rows`` rows is computed with arrays (None: not known, no)."""
     return rows is not None and rows <= MAX_ROWS
+
+
+def spread(values: list | None, names: list[str]) -> dict[str, object]:
+    """An array of counts, one per column, under each column's name (NULL, or none at all, as
+    where there were no rows: 0)."""
+    values = values or []
+    return {n: values[k] if k < len(values) and values[k] is not None else 0 for k, n in enumerate(names)}
 
 
 def _own(name: str) -> tuple[int, str] | None:
@@ -72,10 +80,14 @@ def _layers(top: exp.Select) -> list[exp.Select]:
     return out[::-1]
 
 
-def vectorize(top: exp.Select, minimum: int | None = None) -> exp.Select:
+def vectorize(top: exp.Select, types: dict[int, str], minimum: int | None = None) -> exp.Select:
     """Rewrite the layers below ``top`` (in place), each group of at least ``minimum`` items
-    (:data:`MINIMUM`) that compute one expression for different columns becoming one array
-    item. Returns ``top``."""
+    (:data:`MINIMUM`) that compute one expression for different columns of one source type
+    (``types``: each column number's) becoming one array item. Returns ``top``.
+
+    The type is part of the group: an array holds one type, and columns of different types
+    (a DataFrame's Int64 and DateTime64 columns, whose checks read alike) would make it a
+    Variant, or fail where the engine has no common type for them."""
     minimum = MINIMUM if minimum is None else minimum
     layers = _layers(top)
     arrays: dict[tuple[str, tuple[int, ...]], str] = {}  # (name with #, columns) -> array's name
@@ -86,7 +98,7 @@ def vectorize(top: exp.Select, minimum: int | None = None) -> exp.Select:
         for e in q.expressions:
             if isinstance(e, exp.Alias) and isinstance(e.this, exp.Column) and (own := _own(e.alias)):
                 sources[e.this.name] = own
-        groups: dict[tuple[str, object], list[tuple[int, exp.Alias, dict[str, str]]]] = {}
+        groups: dict[tuple[str, str | None, object], list[tuple[int, exp.Alias, dict[str, str]]]] = {}
         kept: list[exp.Expression] = []
         for e in q.expressions:
             item = _generic(e, sources) if isinstance(e, exp.Alias) else None
@@ -94,16 +106,16 @@ def vectorize(top: exp.Select, minimum: int | None = None) -> exp.Select:
                 kept.append(e)
                 continue
             i, name, shape, refs = item
-            groups.setdefault((name, shape), []).append((i, e, refs))
+            groups.setdefault((name, types.get(i), shape), []).append((i, e, refs))
         unpacked: list[exp.Expression] = []
-        for (name, _), members in groups.items():
+        for (name, _, _), members in groups.items():
             if len(members) < minimum:
                 kept += [e for _, e, _ in members]
                 continue
             columns = tuple(i for i, _, _ in members)
             first, refs = members[0][1], members[0][2]
             generic = sorted(refs)
-            params = {refs[g]: f"__bv_x{k}" for k, g in enumerate(generic)}
+            params = {refs[g]: f"__bv_x_{k}" for k, g in enumerate(generic)}
             body = first.this.copy()
             for x in list(body.find_all(exp.Column)):
                 x.replace(exp.column(params[x.name]))
@@ -111,7 +123,7 @@ def vectorize(top: exp.Select, minimum: int | None = None) -> exp.Select:
             for g in generic:
                 have = arrays.get((g, columns))
                 args.append(c.col(have) if have else exp.Array(expressions=[c.col(r[g]) for _, _, r in members]))
-            array = f"__bv_a{made}"
+            array = f"__bv_arr_{made}"
             made += 1
             arrays[(name, columns)] = array
             kept.append(exp.alias_(c.fn("arrayMap", exp.Lambda(this=body, expressions=[

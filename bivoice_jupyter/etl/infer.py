@@ -1,7 +1,7 @@
 """Type detection pushed down into ClickHouse: every text column is profiled by the engine.
 
-1. **sample** (the first 10,000 rows, one aggregate query, all text columns counted together
-   as arrays: :func:`sample_query`): which type does each text column
+1. **sample** (the first 10,000 rows, one aggregate query for up to :data:`SAMPLE_CHUNK`
+   columns, all text columns counted together as arrays: :func:`sample_query`): which type does each text column
    look like? Integers, decimals (money), floats, booleans, dates, datetimes, or text; whether it
    has nulls, times of day, day-first or month-first dates, how many decimal places, how many
    distinct values. A number with a leading zero (``007``, ZIP codes) keeps the column text.
@@ -37,6 +37,7 @@ from typing import Any
 from sqlglot import exp
 
 from . import clean as c
+from .arrays import spread
 
 MAX_BAD_SHARE = 0.01
 SAMPLE_ROWS = 10_000
@@ -502,8 +503,7 @@ def unpack_sample(row: dict[str, Any], columns: list[RawColumn], first: int = 0)
         if not (m := _GROUP_COUNT.fullmatch(key)):
             out[key] = values
             continue
-        for k, i in enumerate(groups[int(m.group(1))]):
-            out[stat_alias(i, m.group(2))] = values[k] if k < len(values) and values[k] is not None else 0
+        out.update(spread(values, [stat_alias(i, m.group(2)) for i in groups[int(m.group(1))]]))
     return out
 
 

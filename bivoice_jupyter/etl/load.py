@@ -50,7 +50,7 @@ from ..errors import BivoiceError, LoadError, QueryError, SourceError
 from ..models import LoadReport
 from ..sql.clickhouse import Connection
 from . import audit, engine
-from .arrays import gather, vectorize, worth
+from .arrays import gather, spread, vectorize, worth
 from . import clean as c
 from .infer import (
     EXTRA_NAME,
@@ -202,7 +202,7 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
     """Plans from the first rows, the casts to count for each column while loading, and the
     sample's counts (see :mod:`infer`). With ``scratch``, a source of more than
     :data:`SAMPLE_CHUNK` columns has its sample rows copied once into a table there, and their
-    counts asked for a few columns at a time."""
+    counts asked for that many columns at a time."""
     well_formed = [exp.EQ(this=c.col(raw.extra), expression=c.lit(""))] if raw.extra else []
     if any(m.count == "short" for m in _malformed(raw)):
         well_formed.append(c.not_null(c.col(raw.columns[-1].source)))
@@ -254,13 +254,16 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
 
 def _rows_about(raw: Raw, sample: dict[str, Any], sample_rows: int = SAMPLE_ROWS) -> float | None:
     """About how many rows the source holds: known; all of them, where the sample read fewer
-    rows than it asked for; else the source's size over the sampled rows' text (and a
-    delimiter a field). None where nothing tells (an append reads no sample)."""
+    rows than it asked for; else a text file's size over the sampled rows' text (and a
+    delimiter a field). None where nothing tells (an append reads no sample; a Parquet file's
+    size is compressed)."""
     if raw.rows is not None:
         return raw.rows
     n = int(sample.get("rows", 0) or 0)
     if sample and n < sample_rows:
         return n
+    if not raw.text_source:  # a Parquet file's size is compressed: it says nothing of the rows
+        return None
     per_row = int(sample.get("bytes", 0) or 0) / n + len(raw.columns) if n else 0
     return raw.size_bytes / per_row if raw.size_bytes and per_row else None
 
@@ -592,7 +595,7 @@ def _fan(raw: Raw, plans: list[ColumnPlan], counting: dict[int, tuple[str, ...]]
                   for x, n in zip(picked, read)]
     final = exp.select(*picked, copy=False).from_(rel, copy=False)
     if arrays:
-        vectorize(final)
+        vectorize(final, {i: rc.type for i, rc in enumerate(raw.columns)})
     rel = final.subquery("_fan", copy=False)
     return _Fan(rel, views, counts, stats.maxima, checks, types, gathered)
 
@@ -663,14 +666,15 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         conn.command(exp.Create(this=table(database, fan), kind="TABLE", expression=_with_settings(probe, raw),
                                 properties=null))
     stats = scratch.table("stats")
-    parts = built.counts
-    # one row per block: a Memory table, its columns declared (every count is a UInt64, the
-    # largest values an Int64), so that creating it costs no analysis of the counts
+    # each count's type in the stats table, and how its blocks add up: a UInt64 summed, a largest
+    # value (an Int64) or an array of counts (arrays.gather) summed element by element
+    parts = {str(x.alias): ("Int64", "max") if str(x.alias) in built.maxima else
+             ("Array(UInt64)", "sumForEach") if str(x.alias) in built.arrays else ("UInt64", "sum") for x in built.counts}
+    # one row per block: a Memory table, its columns declared, so that creating it costs no
+    # analysis of the counts
     conn.command(exp.Create(
         this=exp.Schema(this=table(database, stats), expressions=[
-            exp.ColumnDef(this=ident(str(x.alias)), kind=dtype(
-                "Int64" if str(x.alias) in built.maxima else "Array(UInt64)" if str(x.alias) in built.arrays else "UInt64"))
-            for x in parts]),
+            exp.ColumnDef(this=ident(n), kind=dtype(t)) for n, (t, _) in parts.items()]),
         kind="TABLE", properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     quotes = None
     if "quotes" in built.views:  # unclosed quotes, see _check_quotes
@@ -680,7 +684,7 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
     targets = [("rows", stage, built.views["rows"], [p.name for p in plans])]
     if "rejects" in built.views:
         targets.append(("rejects", rejected, built.views["rejects"], [n for n, _ in audit.REJECT_COLUMNS]))
-    targets.append(("stats", stats, built.views["stats"], [str(x.alias) for x in parts]))
+    targets.append(("stats", stats, built.views["stats"], list(parts)))
     if quotes is not None:
         targets.append(("quotes", quotes, built.views["quotes"], list(_QUOTE_COLUMNS)))
     for what, target, select, cols in targets:
@@ -703,12 +707,10 @@ def _stage_rows(conn: Connection, scratch: Scratch, raw: Raw, plans: list[Column
         for view in reversed(views):
             conn.command(exp.Drop(tables=[table(database, view)], kind="TABLE", exists=True))
         conn.command(exp.Drop(tables=[table(database, fan)], kind="TABLE", exists=True))
-    totals = [c.fn("max" if str(x.alias) in built.maxima else "sumForEach" if str(x.alias) in built.arrays else "sum",
-                   c.col(str(x.alias))).as_(str(x.alias)) for x in parts]
+    totals = [c.fn(how, c.col(n)).as_(n) for n, (_, how) in parts.items()]
     counts = engine.one_row(conn, exp.select(*totals).from_(table(database, stats)))
-    for name, names in built.arrays.items():  # each array's counts under their own names (no block: none)
-        values = counts.pop(name) or []
-        counts.update({n: values[k] if k < len(values) else 0 for k, n in enumerate(names)})
+    for name, names in built.arrays.items():  # each array's counts under their own names
+        counts.update(spread(counts.pop(name), names))
     conn.command(exp.Drop(tables=[table(database, stats)], kind="TABLE", exists=True))
     scratch.tables[:] = [t for t in scratch.tables if t not in (fan, stats, *views)]  # a second attempt makes its own
     if checks:
