@@ -579,20 +579,6 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
 
     with_arrays, without = loaded(True), loaded(False)
     assert with_arrays == without
-    # a preview reads its few rows with arrays whatever the file's length: the same rows as without
-    client, read = etl._conn.client, []
-
-    def query_df(sql, *args, **kwargs):
-        read.append(sql)
-        return type(client).query_df(client, sql, *args, **kwargs)
-
-    monkeypatch.setattr(client, "query_df", query_df, raising=False)
-    shown = etl.preview(path, rows=8).rows
-    assert any("arrayMap(" in s for s in read)
-    monkeypatch.setattr(arrays, "MINIMUM", 10**6)
-    read.clear()
-    assert shown.equals(etl.preview(path, rows=8).rows) and shown.shape == (8, 24)
-    assert not any("arrayMap(" in s for s in read)
     rows_loaded, rows_rejected, _, rejects, types, counts = without
     assert len(counts[0]) > 150 and counts[0]["c13_fail0"] == 2  # qty_1's two bad values
     # each qty's values: 300 less 9 nulls (N/A every 50th row, - every 77th), where copy 0's

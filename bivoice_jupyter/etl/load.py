@@ -1363,8 +1363,6 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
         bad = _bad(failing, checks)
         if bad is not None:
             q = q.where(exp.not_(bad, copy=False), copy=False)
-        # a few rows: columns that share a plan are always read as arrays (see arrays.worth)
-        vectorize(q, {i: rc.type for i, rc in enumerate(raw.columns)})
         q = _with_settings(q.limit(int(rows)), raw, **engine.NO_JIT, **engine.analysis(conn))
         if conn.generated_settings(q.sql(DIALECT)) is None:
             sample_rows_df = engine.read(conn, q)
