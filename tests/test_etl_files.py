@@ -488,18 +488,10 @@ def test_a_file_of_eighty_columns_loads_and_user_sql_keeps_the_parser_limits(etl
     lines += [",".join(kinds[i % 5](i, r) for i in range(n)) for r in range(1, 41)]
     path = files / "eighty.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    client, longest = etl._conn.client, [0]
-
-    def command(sql, *args, **kwargs):  # the longest statement the load sends
-        longest[0] = max(longest[0], len(sql.encode()) if isinstance(sql, str) else len(sql))
-        return type(client).command(client, sql, *args, **kwargs)
-
-    client.command = command
-    try:
-        report = etl.load(path, table="eighty", if_exists="replace")
-    finally:
-        del client.command
-    assert longest[0] > 262_144  # so the default limit would refuse it
+    sent = _statements(etl, monkeypatch)
+    report = etl.load(path, table="eighty", if_exists="replace")
+    longest = max(len(s.encode()) for s in sent)
+    assert longest > 262_144  # so the default limit would refuse it
     assert etl.preview(path, rows=3).rows.shape == (3, n)  # a preview reads every column's cleaning too
     assert report.rows_loaded == 40 and report.rows_rejected == 0
     types = dict(zip(etl.describe("eighty")["column"], etl.describe("eighty")["type"]))
@@ -670,13 +662,7 @@ def test_a_preview_too_long_for_a_read_shows_the_same_rows_through_a_table(etl: 
     path = messy.orders_csv(files / "longpreview.csv", rows=200, bad_from=10, bad_every=50)
     plain = etl.preview(path, rows=6)
     monkeypatch.setattr(clickhouse, "_LONG_SQL", 0)
-    client, sent = etl._conn.client, []
-
-    def command(sql, *args, **kwargs):
-        sent.append(sql if isinstance(sql, str) else sql.decode())
-        return type(client).command(client, sql, *args, **kwargs)
-
-    monkeypatch.setattr(client, "command", command, raising=False)
+    sent = _statements(etl, monkeypatch)
     long = etl.preview(path, rows=6)
     assert [s for s in sent if s.startswith("CREATE TABLE") and "_bivoice_stage_preview_" in s]
     pd.testing.assert_frame_equal(long.rows, plain.rows)

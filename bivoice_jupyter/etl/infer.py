@@ -30,6 +30,7 @@ use, so anything that more than one step needs gets its own layer.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -478,10 +479,10 @@ def sample_query(relation: exp.Expression, columns: list[RawColumn], rows: int =
             counts["bad8"] = each_if(exp.not_(c.fn("isValidUTF8", X), copy=False), (x, r))
         parts += [e.as_(f"g{g}_{what}", copy=False) for what, e in counts.items()]
     # the sampled text's bytes: with the source's size, about how many rows it holds (load._rows_about)
-    for g in range(len(groups)):
-        parts.append(c.fn("sum", c.fn("arraySum", exp.Lambda(this=c.fn("length", c.fn("ifNull", X, c.lit(""))),
-                                                             expressions=[exp.to_identifier(x)]), c.col(f"__bv_rs{g}"))
-                          ).as_(f"bytes{g}", copy=False))
+    sizes = [c.fn("arraySum", _each(c.fn("length", c.fn("ifNull", X, c.lit(""))), (x, f"__bv_rs{g}")))
+             for g in range(len(groups))]
+    total = functools.reduce(lambda a, b: exp.Add(this=a, expression=b), sizes) if sizes else None
+    parts.append((c.fn("sum", total) if total is not None else c.lit(0)).as_("bytes", copy=False))
     if extra:
         parts.append(_count(exp.NEQ(this=c.col(EXTRA_NAME), expression=c.lit(""))).as_("extra"))
     parts.append(exp.Count(this=exp.Star()).as_("rows"))
@@ -495,11 +496,8 @@ def unpack_sample(row: dict[str, Any], columns: list[RawColumn], first: int = 0)
     """:func:`sample_query`'s row, each text column's counts under its own name (:func:`stat_alias`);
     a count of no rows (an empty array) or of no values (NULL) is 0, as in :func:`engine.one_row`."""
     groups = _groups(columns, first)
-    out: dict[str, Any] = {"bytes": 0}
+    out: dict[str, Any] = {}
     for key, values in row.items():
-        if key.startswith("bytes"):
-            out["bytes"] += int(values or 0)
-            continue
         if not (m := _GROUP_COUNT.fullmatch(key)):
             out[key] = values
             continue

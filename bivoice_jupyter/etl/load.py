@@ -228,11 +228,11 @@ def _speculate(conn: Connection, raw: Raw, share: float, infer: bool, sample_row
         conn.command(exp.Create(this=table(scratch.database, rows_table), kind="TABLE", expression=copy,
                                 properties=exp.Properties(expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
         try:
-            row = {"bytes": 0}
+            row: dict[str, Any] = {}
             for first in range(0, len(raw.columns), SAMPLE_CHUNK):
                 chunk = counts(table(scratch.database, rows_table), raw.columns[first:first + SAMPLE_CHUNK], first,
                                source=False)
-                row.update(chunk, bytes=row["bytes"] + chunk["bytes"])
+                row.update(chunk, bytes=row.get("bytes", 0) + chunk["bytes"])
         finally:
             try:
                 conn.command(exp.Drop(tables=[table(scratch.database, rows_table)], kind="TABLE", exists=True))
