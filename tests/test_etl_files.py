@@ -582,6 +582,38 @@ def test_columns_that_share_a_plan_load_the_same_computed_as_arrays(etl: Workspa
     assert dict(types)["qty_2"] == "Nullable(Int64)" and dict(types)["amount_1"] == "Decimal(18, 2)"
 
 
+def test_a_preview_of_columns_that_share_a_plan_shows_the_same_rows_read_as_arrays(etl: Workspace, files: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A preview reads a wide file's first rows with arrays, into a table, then shows the first
+    good rows among them: the same rows, typed alike, as one expression per column shows, the
+    spilled and short rows and the bad quantities left out. Where the rows read hold too few
+    good ones, it reads again, one expression per column."""
+    import importlib
+
+    from bivoice_jupyter.etl import arrays
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    path = _side_by_side(files, "previewed", copies=3, rows=300)
+    sent = _statements(etl, monkeypatch)
+
+    def shown(minimum: int) -> pd.DataFrame:
+        sent.clear()
+        monkeypatch.setattr(arrays, "MINIMUM", minimum)
+        return etl.preview(path, rows=105).rows
+
+    with_arrays = shown(2)
+    assert any("arrayMap(" in s for s in sent)
+    without = shown(10**6)
+    assert not any("arrayMap(" in s for s in sent)
+    assert with_arrays.equals(without) and with_arrays.shape == (105, 24)
+    # the copies' rows 1-300, a spilled row (row 1 again, one field more) after row 75, a short
+    # one after row 150; rows 100, 101 and 102 hold the copies' first bad quantities
+    assert list(with_arrays["order_id_0"]) == [r for r in range(1, 109) if r not in (100, 101, 102)]
+    monkeypatch.setattr(load, "PREVIEW_READS", 1)  # 105 rows read, 101 of them good: read again
+    again = shown(2)
+    assert any("arrayMap(" in s for s in sent) and again.equals(without)
+
+
 def test_typed_columns_of_different_types_never_share_an_array(etl: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """A DataFrame's typed columns are checked alike (a NULL test each), but an array holds one
     type: columns of different types share none, and the load runs where the engine has no

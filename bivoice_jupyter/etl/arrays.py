@@ -16,7 +16,8 @@ taken out, so two columns share an array only where their SQL would be the same.
 
 Arrays cost more per row (each value is copied into an array and back, among other things not
 measured apart: see :data:`MAX_ROWS`), so :func:`worth` keeps them to sources of a few tens of
-thousands of rows, where the analysis saved outweighs it.
+thousands of rows, where the analysis saved outweighs it. A preview reads a few rows, so it
+always uses them (``load._shown_with_arrays``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ MINIMUM = 4
 # against 5.6-6.0 at 30,000, 4.6-5.0 against 5.5-5.9 at 60,000, and 6.4-6.9 against 5.8-6.2 at
 # 100,000
 MAX_ROWS = 50_000
+ARRAY_PREFIX = "__bv_arr_"  # an array's name: this and a number
 
-__all__ = ["MAX_ROWS", "MINIMUM", "gather", "spread", "vectorize", "worth"]
+__all__ = ["ARRAY_PREFIX", "MAX_ROWS", "MINIMUM", "gather", "spread", "vectorize", "worth"]
 
 
 def worth(rows: float | None) -> bool:
@@ -123,7 +125,7 @@ def vectorize(top: exp.Select, types: dict[int, str], minimum: int | None = None
             for g in generic:
                 have = arrays.get((g, columns))
                 args.append(c.col(have) if have else exp.Array(expressions=[c.col(r[g]) for _, _, r in members]))
-            array = f"__bv_arr_{made}"
+            array = f"{ARRAY_PREFIX}{made}"
             made += 1
             arrays[(name, columns)] = array
             kept.append(exp.alias_(c.fn("arrayMap", exp.Lambda(this=body, expressions=[
