@@ -2,7 +2,8 @@
 columns (whole numbers, decimal-comma numbers, dates, text and yes/no, in turn) loaded by
 ``Workspace.load``, next to the engine's own ``CREATE TABLE ... AS SELECT * FROM file()`` (its
 own type inference, no cleaning, no checks) and to ``pandas.read_csv`` (no insert), in one
-worker process of their own (chDB opens one data folder per process), interleaved.
+worker process of their own (chDB opens one data folder per process), interleaved; and
+``Workspace.preview`` of each file (its schema and first 10 rows, nothing loaded).
 
     python bench/etl_wide.py                    # widths 8, 32, 64, 100; 3 repetitions
     python bench/etl_wide.py --widths 8,16 --reps 5 --results /tmp/R.md
@@ -65,6 +66,11 @@ def measure(reps: int, widths: tuple[int, ...], folder: Path) -> dict[str, objec
             report = ws.load(files[n], table=f"w{n}", if_exists="replace", progress=False)
             times.setdefault(f"{n} load", []).append(time.perf_counter() - t)
             loaded[str(n)] = (report.rows_loaded, report.rows_rejected)
+            t = time.perf_counter()
+            shown = ws.preview(files[n])
+            times.setdefault(f"{n} preview", []).append(time.perf_counter() - t)
+            if shown.rows.shape != (10, n):
+                raise RuntimeError(f"the preview of {n} columns showed {shown.rows.shape}")
             command(f"DROP TABLE IF EXISTS wide.e{n}")
             t = time.perf_counter()
             command(f"CREATE TABLE wide.e{n} ENGINE = MergeTree ORDER BY tuple() AS SELECT * FROM file('{path}', 'CSVWithNames')")
@@ -105,18 +111,21 @@ def run(reps: int = 3, progress: bool = True, widths: tuple[int, ...] = WIDTHS) 
         f"interleaved; medians of {reps}. Load average "
         f"{' / '.join(load_start)} at start, {' / '.join(load_end)} at end.",
         "",
-        "| columns | `Workspace.load` | per column | engine, inferred | load / engine | `pandas.read_csv` | load / pandas | loaded, rejected |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| columns | `Workspace.load` | per column | engine, inferred | load / engine | `pandas.read_csv` | load / pandas | loaded, rejected | `Workspace.preview` |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in widths:
         load, eng, pdt = med[(n, "load")], med[(n, "engine")], med[(n, "pandas")]
         lines.append(f"| {n} | {load:.2f} s | {load / n * 1000:.0f} ms | {eng * 1000:.0f} ms | {_report.ratio(load, eng)} | "
-                     f"{pdt * 1000:.0f} ms | {_report.ratio(load, pdt)} | {loaded[n][0]:,}, {loaded[n][1]:,} |")
+                     f"{pdt * 1000:.0f} ms | {_report.ratio(load, pdt)} | {loaded[n][0]:,}, {loaded[n][1]:,} | "
+                     f"{med[(n, 'preview')]:.2f} s |")
     lines += [
         "",
         "- For files this small a load's time goes mostly to the engine's analysis of its statements (the plan's "
         "counts over the sample, the read with its cleaning and checks) and to building them, each column adding "
         "its share.",
+        "- `Workspace.preview`: the schema from the same sample a load plans on, and the first 10 rows cleaned and "
+        "typed, nothing loaded.",
         "",
         "### Machine",
         "",
