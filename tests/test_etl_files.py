@@ -614,6 +614,28 @@ def test_a_preview_of_columns_that_share_a_plan_shows_the_same_rows_read_as_arra
     assert any("arrayMap(" in s for s in sent) and again.equals(without)
 
 
+def test_the_arrays_read_each_name_of_one_column_as_that_column() -> None:
+    """``etl.arrays`` groups a layer's items by the column a name belongs to, from the names'
+    pattern (``arrays._own``, ``arrays._COUNT``), not from the helpers that write them: each
+    helper's name reads back as its column, the same name for every column, and a row's own
+    names (row number, spill, reject fields, the arrays' own) as no column's."""
+    import importlib
+
+    from bivoice_jupyter.etl import arrays, infer
+
+    load = importlib.import_module("bivoice_jupyter.etl.load")
+    per_column = [infer.raw_name, infer.value_name, infer.fast_name, infer.comma_name, infer.digits_name,
+                  infer.cast_name, infer.present_name, load._fail_name,
+                  lambda i: infer.stat_name(infer.stat_alias(i, "comma_scale"))]
+    for name in per_column:
+        assert arrays._own(name(17)) == (17, arrays._own(name(3))[1]) != (17, name(17))
+    assert len({arrays._own(name(5))[1] for name in per_column}) == len(per_column)
+    for row in (infer.ROW_NAME, infer.EXTRA_NAME, load.BAD_NAME, load.QUOTE_NAME, load._reject_name("raw"),
+                f"{arrays.ARRAY_PREFIX}3", "__bv_x_3"):
+        assert arrays._own(row) is None
+    assert arrays._COUNT.match(infer.stat_alias(17, "comma_scale")).groups() == ("17", "comma_scale")
+
+
 def test_typed_columns_of_different_types_never_share_an_array(etl: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """A DataFrame's typed columns are checked alike (a NULL test each), but an array holds one
     type: columns of different types share none, and the load runs where the engine has no
