@@ -302,3 +302,27 @@ def test_a_json_key_first_seen_late_is_loaded_from_a_url(etl: Workspace, http_ro
     report = etl.load(f"http://{http_root}/late.ndjson", table="web_late", if_exists="replace")
     assert [name for name, _ in report.columns] == ["id", "late"]
     assert etl.sql("SELECT count() AS n FROM web_late WHERE late = 'LATE VALUE'")["n"].iloc[0] == 1
+
+
+def test_a_json_url_is_fetched_once_and_read_from_that_copy(etl: Workspace, http_root: str,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A JSON source is read more than once (every key, then the sample, then the rows): a JSON
+    URL is fetched whole once and read as a local file, so that the keys, the sample and the
+    rows come from one answer. Past ``MAX_DOWNLOAD`` it is read from the URL itself, as before."""
+    def gets() -> int:
+        return sum(1 for s in _Handler.seen if s["path"] == "/late.ndjson")
+
+    _Handler.seen.clear()
+    report = etl.load(f"http://{http_root}/late.ndjson", table="web_once", if_exists="replace")
+    assert gets() == 2  # the first megabyte (format, compression), then the whole body
+    assert [name for name, _ in report.columns] == ["id", "late"] and report.rows_loaded == 30_000
+    assert etl.sql("SELECT id FROM web_once WHERE late = 'LATE VALUE'")["id"].tolist() == [29_999]
+    assert etl.preview(f"http://{http_root}/late.ndjson").details["format"] == "JSONEachRow (downloaded)"
+    monkeypatch.setattr(sources, "MAX_DOWNLOAD", 1000)
+    _Handler.seen.clear()
+    report = etl.load(f"http://{http_root}/late.ndjson", table="web_once", if_exists="replace")
+    assert gets() > 2 and report.rows_loaded == 30_000 and [name for name, _ in report.columns] == ["id", "late"]
+    assert etl.preview(f"http://{http_root}/late.ndjson").details["format"] == "JSONEachRow"
+    gz = etl.load(f"http://{http_root}/rows.ndjson.gz", table="web_once_gz", if_exists="replace")
+    assert gz.rows_loaded == 2 and etl.preview(f"http://{http_root}/rows.ndjson.gz").details["format"] == \
+        "JSONEachRow (downloaded)"

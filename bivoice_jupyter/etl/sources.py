@@ -663,7 +663,13 @@ def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
             resp.headers.get("Content-Encoding", "")
 
 
-MAX_DOWNLOAD = 1 << 30  # a workbook fetched whole from a URL (the engine reads no Excel): at most 1 GiB
+# a workbook fetched whole from a URL (the engine reads no Excel): at most 1 GiB; a JSON URL is
+# fetched whole up to this size too, and read from the URL itself beyond it (see Url.open)
+MAX_DOWNLOAD = 1 << 30
+
+
+class _TooLarge(SourceError):
+    """A download past :data:`MAX_DOWNLOAD`."""
 
 
 class _Streams:
@@ -710,8 +716,8 @@ def _download(url: str, dest: Path, label: str) -> Path:
         got += len(data)
         if got > limit:
             most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
-            raise SourceError(f"{label} is larger than {most}, the most a workbook is downloaded for.",
-                              hint="download it yourself and load the file, or save it as CSV or Parquet")
+            raise _TooLarge(f"{label} is larger than {most}, the most a workbook is downloaded for.",
+                            hint="download it yourself and load the file, or save it as CSV or Parquet")
         f.write(data)
 
     with _urlopen(url, {}) as resp, open(dest, "wb") as f:
@@ -849,6 +855,10 @@ class Url(Source):
         if fmt not in ("csv", "json", "parquet"):
             raise SourceError(f"{self.label} is {fmt!r}, which cannot be read from a URL (CSV/TSV, JSON, Parquet and "
                               "Excel can).", hint="pass fmt='csv', 'json', 'parquet' or 'excel'")
+        if fmt == "json" and conn.embedded:
+            raw = self._downloaded_json(conn, scratch, progress, stage=stage)
+            if raw is not None:
+                return raw
         url_lit = c.lit(self.url)
         # the engine's url(): address, format, structure ('auto': inferred), compression
         tail = [c.lit(compression)] if compression else []
@@ -902,6 +912,27 @@ class Url(Source):
             raw = Raw(relation=relation, columns=[RawColumn(n, s, t) for n, (s, t) in zip(names, described)],
                       row=_row_number(), details={"format": "Parquet"})
         return _stage_from(conn, scratch, progress, raw, self.label) if stage else raw
+
+    def _downloaded_json(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw | None:
+        """The JSON at the URL, fetched once and read as a local file: its keys, its sample and its
+        rows are read apart (see :func:`_json_keys`), which from the URL itself was up to three
+        reads of the whole body, and an API's answer may change from one read to the next. None
+        past :data:`MAX_DOWNLOAD`: then it is read from the URL."""
+        progress.step("downloading " + self.label)
+        suffix = self._suffix() if self._suffix() in JSON_SUFFIXES else ".json"
+        name = uncompressed(Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))).name
+        dest = scratch.file(suffix, name=name)
+        try:
+            path = _download(self.url, dest, self.label)
+        except _TooLarge:
+            dest.unlink(missing_ok=True)
+            return None
+        try:
+            raw = JsonFile(path, self.options).open(conn, scratch, progress, stage=stage)
+        except SourceError as exc:  # its message names the downloaded copy
+            raise SourceError(str(exc.args[0]).replace(path.name, self.label), hint=exc.hint or None) from None
+        raw.details = {**raw.details, "format": "JSONEachRow (downloaded)"}
+        return raw
 
 
 def _row_number() -> exp.Expression:
