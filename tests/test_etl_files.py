@@ -612,6 +612,11 @@ def test_a_preview_of_columns_that_share_a_plan_shows_the_same_rows_read_as_arra
     monkeypatch.setattr(load, "PREVIEW_READS", 1)  # 105 rows read, 101 of them good: read again
     again = shown(2)
     assert any("arrayMap(" in s for s in sent) and again.equals(without)
+    # the same where that second read is a wide source's too (via a table of its own)
+    monkeypatch.setattr(importlib.import_module("bivoice_jupyter.sql.clickhouse"), "_LONG_SQL", 0)
+    assert shown(2).equals(without)
+    with pytest.raises(SourceError, match="rows=-1 must be 0 or more"):
+        etl.preview(path, rows=-1)
 
 
 def test_the_arrays_read_each_name_of_one_column_as_that_column() -> None:

@@ -326,3 +326,21 @@ def test_a_json_url_is_fetched_once_and_read_from_that_copy(etl: Workspace, http
     gz = etl.load(f"http://{http_root}/rows.ndjson.gz", table="web_once_gz", if_exists="replace")
     assert gz.rows_loaded == 2 and etl.preview(f"http://{http_root}/rows.ndjson.gz").details["format"] == \
         "JSONEachRow (downloaded)"
+
+
+def test_a_json_url_the_download_cannot_unpack_or_read_says_so_by_its_url(etl: Workspace, files: Path,
+                                                                          http_root: str) -> None:
+    """A JSON URL compressed in a way only the engine reads (zstd, lz4: its format given) is read
+    from the URL as before; one that holds no JSON objects is named by its URL, not by the
+    downloaded copy."""
+    import zstandard
+
+    (files / "rows.ndjson.zst").write_bytes(zstandard.ZstdCompressor().compress(b'{"id": 1, "v": "a"}\n{"id": 2, "v": "b"}\n'))
+    report = etl.load(f"http://{http_root}/rows.ndjson.zst", table="web_zst", if_exists="replace", fmt="json")
+    assert report.rows_loaded == 2 and [n for n, _ in report.columns] == ["id", "v"]
+    assert etl.preview(f"http://{http_root}/rows.ndjson.zst", fmt="json").details["format"] == "JSONEachRow"
+    (files / "numbers.json").write_text("1\n2\n")
+    with pytest.raises(SourceError, match="is not JSON objects") as caught:
+        etl.load(f"http://{http_root}/numbers.json?token={TOKEN}", table="web_numbers")
+    assert f"http://{http_root}/numbers.json?token=***" in str(caught.value)
+    assert "bivoice-etl-" not in str(caught.value) and TOKEN not in str(caught.value)

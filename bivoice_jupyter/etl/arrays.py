@@ -16,8 +16,8 @@ taken out, so two columns share an array only where their SQL would be the same.
 
 Arrays cost more per row (each value is copied into an array and back, among other things not
 measured apart: see :data:`MAX_ROWS`), so :func:`worth` keeps them to sources of a few tens of
-thousands of rows, where the analysis saved outweighs it. A preview reads a few rows, so it
-always uses them (``load._shown_with_arrays``).
+thousands of rows, where the analysis saved outweighs it; a preview reads its first rows with
+them whatever the source's length (``load._shown_with_arrays``), as few as they are.
 """
 
 from __future__ import annotations

@@ -1347,8 +1347,8 @@ class Preview:
 PREVIEW_READS = 20
 
 
-def _memory_table(conn: Connection, scratch: Scratch, database: str, q: exp.Select) -> str:
-    kept = scratch.table("preview")
+def _memory_table(conn: Connection, scratch: Scratch, database: str, q: exp.Select, what: str) -> str:
+    kept = scratch.table(what)
     conn.command(exp.Create(this=table(database, kept), kind="TABLE", expression=q, properties=exp.Properties(
         expressions=[exp.EngineProperty(this=exp.to_identifier("Memory"))])))
     return kept
@@ -1357,11 +1357,12 @@ def _memory_table(conn: Connection, scratch: Scratch, database: str, q: exp.Sele
 def _shown_with_arrays(conn: Connection, raw: Raw, plans: list[ColumnPlan], rows: int, scratch: Scratch,
                        database: str) -> pd.DataFrame | None:
     """The first ``rows`` good rows, cleaned and typed, read with arrays; None where no columns
-    share a plan, or where the rows read held fewer good ones (and the source may hold more):
-    the preview then reads them one expression per column, as it did before arrays."""
-    if raw.row is None:
-        return None
+    share a plan, where the rows to read are too many for arrays (:func:`arrays.worth`), or
+    where they held fewer good ones (and the source may hold more): the preview then reads them
+    one expression per column, as it did before arrays."""
     reads = rows * PREVIEW_READS
+    if rows <= 0 or not worth(reads):
+        return None
     rel, failing, checks = _cast(raw, plans, limit=reads)
     bad = _bad(failing, checks)
     q = exp.select(*[c.col(cast_name(p.index)) for p in plans], c.col(ROW_NAME),
@@ -1370,7 +1371,9 @@ def _shown_with_arrays(conn: Connection, raw: Raw, plans: list[ColumnPlan], rows
     vectorize(q, {i: rc.type for i, rc in enumerate(raw.columns)})
     if not any(str(a.alias).startswith(ARRAY_PREFIX) for a in q.find_all(exp.Alias)):
         return None
-    kept = _memory_table(conn, scratch, database, _with_settings(q, raw, **engine.NO_JIT, **engine.analysis(conn)))
+    # one stream (the source's first rows, as the sample reads them: see _speculate)
+    kept = _memory_table(conn, scratch, database, _with_settings(q, raw, max_threads=1, **engine.NO_JIT, **engine.analysis(conn)),
+                         "preview_arrays")
     back = exp.select(*[exp.alias_(c.col(cast_name(p.index)), p.name, quoted=True, copy=False) for p in plans],
                       copy=False).from_(table(database, kept)).where(exp.not_(c.col(BAD_NAME), copy=False), copy=False)
     shown = engine.read(conn, back.order_by(c.col(ROW_NAME), copy=False).limit(rows, copy=False))
@@ -1384,6 +1387,9 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
     """Detect the schema of ``source`` on its first ``sample_rows`` rows and show ``rows`` of
     them cleaned and typed; nothing is loaded (a source that lives in Python is staged in a
     hidden table and dropped)."""
+    if int(rows) < 0:
+        raise SourceError(f"rows={rows} must be 0 or more: the number of rows the preview shows.",
+                          hint="rows=10 shows the first ten")
     options = ReadOptions(**{**read, "null_tokens": _null_tokens(read.get("null_tokens"))})
     src = resolve(source, options)
     scratch = Scratch(conn, database, uuid.uuid4().hex[:16])
@@ -1411,7 +1417,7 @@ def preview(conn: Connection, source: Any, *, database: str, rows: int = 10, sam
             if conn.generated_settings(q.sql(DIALECT)) is None:
                 shown = engine.read(conn, q)
             else:  # a wide source's cleaning is too long for a read (its settings come after it): via a table
-                kept = _memory_table(conn, scratch, database, q)
+                kept = _memory_table(conn, scratch, database, q, "preview")
                 back = exp.select(exp.Star()).from_(table(database, kept))
                 shown = engine.read(conn, _with_settings(back, None, max_threads=1))  # one stream: in order
         return Preview(src.label, dict(raw.details), schema, shown, sampled, tuple(raw.notes))

@@ -664,12 +664,12 @@ def _fetch_sample(url: str, size: int = 1 << 20) -> tuple[bytes, str, str]:
 
 
 # a workbook fetched whole from a URL (the engine reads no Excel): at most 1 GiB; a JSON URL is
-# fetched whole up to this size too, and read from the URL itself beyond it (see Url.open)
+# fetched whole up to this size too, and read from the URL itself beyond it (Url._downloaded_json)
 MAX_DOWNLOAD = 1 << 30
 
 
-class _TooLarge(SourceError):
-    """A download past :data:`MAX_DOWNLOAD`."""
+class _NotKept(SourceError):
+    """A download that could not be kept whole: past :data:`MAX_DOWNLOAD`, or no room for it."""
 
 
 class _Streams:
@@ -711,18 +711,28 @@ def _download(url: str, dest: Path, label: str) -> Path:
     limit, step = MAX_DOWNLOAD, 1 << 20
     got = 0
 
+    def too_large() -> _NotKept:
+        most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
+        return _NotKept(f"{label} is larger than {most}, the most a workbook is downloaded for.",
+                        hint="download it yourself and load the file, or save it as CSV or Parquet")
+
     def write(data: bytes) -> None:
         nonlocal got
         got += len(data)
         if got > limit:
-            most = f"{limit >> 20:,} MiB" if limit >= 1 << 20 else f"{limit:,} bytes"
-            raise _TooLarge(f"{label} is larger than {most}, the most a workbook is downloaded for.",
-                            hint="download it yourself and load the file, or save it as CSV or Parquet")
-        f.write(data)
+            raise too_large()
+        try:
+            f.write(data)
+        except OSError as exc:  # a full disk, say
+            raise _NotKept(f"{label} could not be saved to be read: {exc.strerror or exc}.",
+                           hint=f"make room in {dest.parent.parent} (the temporary folder), or download it yourself "
+                                "and load the file") from None
 
     with _urlopen(url, {}) as resp, open(dest, "wb") as f:
         chunk = _read(resp, step, label)
         magic = next((m for b, m in _MAGIC if chunk.startswith(b)), None)
+        if magic is None and resp.length is not None and len(chunk) + resp.length > limit:
+            raise too_large()  # said by its Content-Length: not fetched
         unpack = _Streams(magic) if magic else None
         while chunk:
             if unpack is None:
@@ -775,6 +785,9 @@ def _url_secrets(url: str) -> list[str]:
 _DECOMPRESS = {"gzip": lambda: zlib.decompressobj(wbits=47), "bz2": bz2.BZ2Decompressor, "xz": lzma.LZMADecompressor}
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz"}
 _MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+# compressions the engine's url() tells from the suffix or reads, and _download does not unpack
+_ENGINE_COMPRESSION = (".zst", ".zstd", ".lz4", ".br", ".brotli", ".snappy", ".deflate", ".zz", ".lzma")
+_ENGINE_MAGIC = (b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")  # zstd, lz4 frames
 
 
 def _safe_url(url: str) -> str:
@@ -799,6 +812,11 @@ class Url(Source):
         """The URL path's suffix, a compression suffix aside (``.csv`` of ``x.csv.gz``)."""
         path = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))
         return uncompressed(path).suffix.lower()
+
+    def _file_name(self) -> str:
+        """The URL path's file name, a compression suffix aside (``book.xlsx`` of ``book.xlsx.gz``):
+        a downloaded copy keeps it, and its errors show it."""
+        return uncompressed(Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))).name
 
     def _compression(self, sample: bytes, content_encoding: str) -> tuple[str | None, bytes]:
         """The compression the engine reads the URL with (``None``: the engine tells from the
@@ -834,6 +852,9 @@ class Url(Source):
     def open(self, conn: Connection, scratch: Scratch, progress: Progress, *, stage: bool) -> Raw:
         progress.step("probing " + self.label)
         sample, content_type, content_encoding = _fetch_sample(self.url)
+        # compressed in a way only the engine reads (zstd, lz4, brotli ...): never downloaded
+        engine_only = sample.startswith(_ENGINE_MAGIC) or \
+            Path(urllib.parse.urlsplit(self.url).path).suffix.lower() in _ENGINE_COMPRESSION
         compression, sample = self._compression(sample, content_encoding)
         if not sample.strip():
             raise SourceError(f"{self.label} is empty.")
@@ -843,9 +864,7 @@ class Url(Source):
             suffix = self._suffix()
             suffix = suffix if suffix in EXCEL_SUFFIXES else \
                 ".xls" if sample.startswith(b"\xd0\xcf\x11\xe0") else ".xlsx"
-            name = Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path)).name
-            name = uncompressed(Path(name)).name  # book.xlsx of book.xlsx.gz
-            path = _download(self.url, scratch.file(suffix, name=name), self.label)
+            path = _download(self.url, scratch.file(suffix, name=self._file_name()), self.label)
             raw = Excel(path, self.options).open(conn, scratch, progress, stage=stage)
             raw.details = {**raw.details, "format": "Excel (downloaded)"}
             return raw
@@ -855,7 +874,7 @@ class Url(Source):
         if fmt not in ("csv", "json", "parquet"):
             raise SourceError(f"{self.label} is {fmt!r}, which cannot be read from a URL (CSV/TSV, JSON, Parquet and "
                               "Excel can).", hint="pass fmt='csv', 'json', 'parquet' or 'excel'")
-        if fmt == "json" and conn.embedded:
+        if fmt == "json" and conn.embedded and not engine_only:
             raw = self._downloaded_json(conn, scratch, progress, stage=stage)
             if raw is not None:
                 return raw
@@ -917,20 +936,20 @@ class Url(Source):
         """The JSON at the URL, fetched once and read as a local file: its keys, its sample and its
         rows are read apart (see :func:`_json_keys`), which from the URL itself was up to three
         reads of the whole body, and an API's answer may change from one read to the next. None
-        past :data:`MAX_DOWNLOAD`: then it is read from the URL."""
+        past :data:`MAX_DOWNLOAD` or without room for it: then it is read from the URL."""
         progress.step("downloading " + self.label)
         suffix = self._suffix() if self._suffix() in JSON_SUFFIXES else ".json"
-        name = uncompressed(Path(urllib.parse.unquote(urllib.parse.urlsplit(self.url).path))).name
-        dest = scratch.file(suffix, name=name)
+        dest = scratch.file(suffix, name=self._file_name())
         try:
             path = _download(self.url, dest, self.label)
-        except _TooLarge:
+        except _NotKept:
             dest.unlink(missing_ok=True)
             return None
         try:
             raw = JsonFile(path, self.options).open(conn, scratch, progress, stage=stage)
-        except SourceError as exc:  # its message names the downloaded copy
-            raise SourceError(str(exc.args[0]).replace(path.name, self.label), hint=exc.hint or None) from None
+        except SourceError as exc:  # its message names the downloaded copy (the engine's, by its path)
+            text = str(exc.args[0]).replace(str(path), self.label).replace(path.name, self.label)
+            raise SourceError(text, hint=exc.hint or None) from None
         raw.details = {**raw.details, "format": "JSONEachRow (downloaded)"}
         return raw
 
