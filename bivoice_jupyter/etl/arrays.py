@@ -44,7 +44,7 @@ MINIMUM = 4
 MAX_ROWS = 50_000
 ARRAY_PREFIX = "__bv_arr_"  # an array's name: this and a number
 
-__all__ = ["ARRAY_PREFIX", "MAX_ROWS", "MINIMUM", "gather", "spread", "vectorize", "worth"]
+__all__ = ["MAX_ROWS", "MINIMUM", "gather", "spread", "vectorize", "worth"]
 
 
 def worth(rows: float | None) -> bool:
@@ -82,10 +82,10 @@ def _layers(top: exp.Select) -> list[exp.Select]:
     return out[::-1]
 
 
-def vectorize(top: exp.Select, types: dict[int, str], minimum: int | None = None) -> exp.Select:
+def vectorize(top: exp.Select, types: dict[int, str], minimum: int | None = None) -> int:
     """Rewrite the layers below ``top`` (in place), each group of at least ``minimum`` items
     (:data:`MINIMUM`) that compute one expression for different columns of one source type
-    (``types``: each column number's) becoming one array item. Returns ``top``.
+    (``types``: each column number's) becoming one array item. Returns how many arrays it made.
 
     The type is part of the group: an array holds one type, and columns of different types
     (a DataFrame's Int64 and DateTime64 columns, whose checks read alike) would make it a
@@ -141,7 +141,7 @@ def vectorize(top: exp.Select, types: dict[int, str], minimum: int | None = None
         unpack = exp.select(exp.Star(), *unpacked, copy=False).from_(
             exp.Subquery(this=q, alias=exp.TableAlias(this=exp.to_identifier(f"{alias}_arrays"))), copy=False)
         above.args["from_"].set("this", unpack.subquery(alias, copy=False))
-    return top
+    return made
 
 
 def _generic(item: exp.Alias, sources: dict[str, tuple[int, str]]

@@ -50,7 +50,7 @@ from ..errors import BivoiceError, LoadError, QueryError, SourceError
 from ..models import LoadReport
 from ..sql.clickhouse import Connection
 from . import audit, engine
-from .arrays import ARRAY_PREFIX, gather, spread, vectorize, worth
+from .arrays import gather, spread, vectorize, worth
 from . import clean as c
 from .infer import (
     EXTRA_NAME,
@@ -1368,8 +1368,7 @@ def _shown_with_arrays(conn: Connection, raw: Raw, plans: list[ColumnPlan], rows
     q = exp.select(*[c.col(cast_name(p.index)) for p in plans], c.col(ROW_NAME),
                    exp.alias_(bad if bad is not None else exp.false(), BAD_NAME, quoted=True, copy=False),
                    copy=False).from_(rel, copy=False)  # built for this preview alone
-    vectorize(q, {i: rc.type for i, rc in enumerate(raw.columns)})
-    if not any(str(a.alias).startswith(ARRAY_PREFIX) for a in q.find_all(exp.Alias)):
+    if not vectorize(q, {i: rc.type for i, rc in enumerate(raw.columns)}):
         return None
     # one stream (the source's first rows, as the sample reads them: see _speculate)
     kept = _memory_table(conn, scratch, database, _with_settings(q, raw, max_threads=1, **engine.NO_JIT, **engine.analysis(conn)),
