@@ -111,14 +111,14 @@ def run(reps: int = 3, progress: bool = True, widths: tuple[int, ...] = WIDTHS) 
         f"interleaved; medians of {reps}. Load average "
         f"{' / '.join(load_start)} at start, {' / '.join(load_end)} at end.",
         "",
-        "| columns | `Workspace.load` | per column | engine, inferred | load / engine | `pandas.read_csv` | load / pandas | loaded, rejected | `Workspace.preview` |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| columns | `Workspace.load` | per column | engine, inferred | load / engine | `pandas.read_csv` | load / pandas | loaded, rejected | `Workspace.preview` | preview / engine |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in widths:
         load, eng, pdt = med[(n, "load")], med[(n, "engine")], med[(n, "pandas")]
         lines.append(f"| {n} | {load:.2f} s | {load / n * 1000:.0f} ms | {eng * 1000:.0f} ms | {_report.ratio(load, eng)} | "
                      f"{pdt * 1000:.0f} ms | {_report.ratio(load, pdt)} | {loaded[n][0]:,}, {loaded[n][1]:,} | "
-                     f"{med[(n, 'preview')]:.2f} s |")
+                     f"{med[(n, 'preview')]:.2f} s | {_report.ratio(med[(n, 'preview')], eng)} |")
     lines += [
         "",
         "- For files this small a load's time goes mostly to the engine's analysis of its statements (the plan's "
